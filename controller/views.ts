@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import {
+  agentModeSchema,
+  alertSeveritySchema,
+  alertStateSchema,
+  faultCodeSchema,
+  idSchema,
+  policyRefSchema,
+  presenceKindSchema,
+  siteSchema,
+  tsSchema,
+} from '../protocol/index.js';
+
+/** What the controller shows the outside world (HTTP API, SSE). The dashboard's response schemas. */
+
+export const cabinetViewSchema = z.object({
+  id: idSchema,
+  online: z.boolean(),
+  /** Last message of any kind from this cabinet, controller clock. */
+  lastSeen: tsSchema.nullable(),
+  mode: agentModeSchema.nullable(),
+  agent: z.string().nullable(),
+  /** Policy the gateway says it applies (its status). */
+  policy: policyRefSchema.nullable(),
+  /** Latest policy version published for this cabinet, and the latest the gateway acked. */
+  policyPublished: policyRefSchema.nullable(),
+  policyAcked: policyRefSchema.nullable(),
+  lamps: z.number().int().nonnegative(),
+  buffered: z.number().int().nonnegative().nullable(),
+  lat: z.number().nullable(),
+  lon: z.number().nullable(),
+});
+export type CabinetView = z.infer<typeof cabinetViewSchema>;
+
+export const lampViewSchema = z.object({
+  id: idSchema,
+  cabinetId: idSchema,
+  zone: idSchema,
+  lat: z.number(),
+  lon: z.number(),
+  nominalPowerW: z.number(),
+  baselinePowerW: z.number().nullable(),
+  level: z.number().nullable(),
+  powerW: z.number().nullable(),
+  fault: faultCodeSchema.nullable(),
+  lastTs: tsSchema.nullable(),
+});
+export type LampView = z.infer<typeof lampViewSchema>;
+
+export const nightEnergySchema = z.object({
+  /** Local date of the night's dusk, YYYY-MM-DD in the town's time zone. */
+  date: z.string(),
+  dusk: tsSchema,
+  dawn: tsSchema,
+  /** Energy measured from the lamps' cumulative counters, Wh. */
+  energyWh: z.number(),
+  /** Same lamps at 100 % from dusk to dawn (up to now for tonight), Wh. */
+  fullPowerWh: z.number(),
+  savedWh: z.number(),
+  savedPct: z.number().nullable(),
+  /** Share of expected lamp samples received, 0..1. */
+  completeness: z.number(),
+  inProgress: z.boolean(),
+});
+export type NightEnergy = z.infer<typeof nightEnergySchema>;
+
+export const energySummarySchema = z.object({
+  timezone: z.string(),
+  site: siteSchema,
+  lamps: z.number().int().nonnegative(),
+  nights: z.array(nightEnergySchema),
+});
+export type EnergySummary = z.infer<typeof energySummarySchema>;
+
+export const alertViewSchema = z.object({
+  id: idSchema,
+  kind: z.string(),
+  severity: alertSeveritySchema,
+  state: alertStateSchema,
+  cabinetId: idSchema,
+  lampId: idSchema.nullable(),
+  openedAt: tsSchema,
+  lastSeen: tsSchema,
+  resolvedAt: tsSchema.nullable(),
+  count: z.number().int().positive(),
+  detail: z.string(),
+});
+export type AlertView = z.infer<typeof alertViewSchema>;
+
+export const lampLiveSchema = z.object({
+  id: idSchema,
+  level: z.number(),
+  powerW: z.number(),
+  fault: faultCodeSchema.nullable(),
+});
+
+/** Server-sent events of the live stream. */
+export const liveEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('lamps'), cabinetId: idSchema, ts: tsSchema, lamps: z.array(lampLiveSchema) }),
+  z.object({ type: z.literal('cabinet'), cabinet: cabinetViewSchema }),
+  z.object({
+    type: z.literal('presence'),
+    cabinetId: idSchema,
+    lampId: idSchema,
+    kind: presenceKindSchema,
+    ts: tsSchema,
+  }),
+  z.object({ type: z.literal('alert'), alert: alertViewSchema }),
+]);
+export type LiveEvent = z.infer<typeof liveEventSchema>;
+
+export const ingestStatsSchema = z.object({
+  messagesIn: z.record(z.string(), z.number()),
+  invalid: z.record(z.string(), z.number()),
+  duplicates: z.number(),
+  samplesStored: z.number(),
+  receiptsSent: z.number(),
+  pendingWrites: z.number(),
+});
+export type IngestStats = z.infer<typeof ingestStatsSchema>;
