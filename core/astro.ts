@@ -1,4 +1,4 @@
-import SunCalc from 'suncalc';
+import { Body, Observer, SearchRiseSet } from 'astronomy-engine';
 import { DateTime } from 'luxon';
 import type { Site } from '../protocol/index.js';
 
@@ -49,9 +49,14 @@ export function nightForDate(site: Site, date: string): Night {
   const windowStart = localNoon(date, site.timezone);
   const next = addDays(date, 1);
   const windowEnd = localNoon(next, site.timezone);
-  const dusk = SunCalc.getTimes(new Date(windowStart), site.lat, site.lon).sunset.getTime();
-  const dawn = SunCalc.getTimes(new Date(windowEnd), site.lat, site.lon).sunrise.getTime();
-  if (!Number.isFinite(dusk) || !Number.isFinite(dawn)) {
+  // astronomy-engine (MIT) rather than suncalc 1.x, whose solar noon is about 1.3 min late and
+  // put dusk up to 3 min off in autumn (caught by core/astro.test.ts against NOAA).
+  const observer = new Observer(site.lat, site.lon, 0);
+  const set = SearchRiseSet(Body.Sun, observer, -1, new Date(windowStart), 1);
+  const rise = SearchRiseSet(Body.Sun, observer, +1, set ? set.date : new Date(windowStart), 1);
+  const dusk = set ? set.date.getTime() : NaN;
+  const dawn = rise ? rise.date.getTime() : NaN;
+  if (!Number.isFinite(dusk) || !Number.isFinite(dawn) || dawn > windowEnd) {
     // Polar day or night: no sunset/sunrise. Not a case for French towns, but never leave it dark.
     throw new Error(`no sunset/sunrise at ${site.lat},${site.lon} on ${date}`);
   }

@@ -1,0 +1,205 @@
+import { nightAt } from '../../core/astro.js';
+import type { Night } from '../../core/astro.js';
+import type { AgentMode, Policy, PresenceSettings, Site } from '../../protocol/index.js';
+import { OverrideBook } from './overrides.js';
+import { boostedLevel, buildAdjacency, envelopeAt, lampsWithinHops } from './presence.js';
+import {
+  clampLevel,
+  compileSchedule,
+  failsafeLevelAt,
+  resolveSchedule,
+  slotIndexAt,
+  type CompiledSlot,
+  type ResolvedSchedule,
+} from './schedule.js';
+import type { ActiveOverride, DimmingEngine, DimmingEngineOptions } from './types.js';
+
+/**
+ * The gateway's dimming engine: policy schedule, fail-safe, presence boost and overrides, one
+ * level per lamp at any instant (semantics in schedule.ts). Pure: time is always passed in.
+ *
+ * levelAt runs for every lamp on every driver tick and right after each detection, so all that
+ * can be is prepared in setPolicy (lamp graph, parsed slots), slots are resolved once per
+ * profile and night, and per-lamp state lives in typed arrays indexed by lamp.
+ */
+export function createDimmingEngine(opts: DimmingEngineOptions): DimmingEngine {
+  return new PolicyDimmingEngine(opts);
+}
+
+interface ProfileState {
+  slots: CompiledSlot[];
+  presence: PresenceSettings | null;
+  /** Date of the night `resolved` was computed for. */
+  resolvedFor: string | null;
+  resolved: ResolvedSchedule;
+}
+
+const NO_DETECTION = Number.NaN;
+
+class PolicyDimmingEngine implements DimmingEngine {
+  readonly lampIds: readonly string[];
+  private readonly index = new Map<string, number>();
+  private readonly defaultSite: Site;
+  private readonly defaultFailsafe: number;
+
+  private policy: Policy | null = null;
+  private site: Site;
+  private failsafe: number;
+  /** Per lamp: its profile, or null for a fail-safe lamp. */
+  private profileOf: (ProfileState | null)[];
+  private adjacency: Int32Array[];
+
+  /** The night last looked up: most calls fall in it, and nightAt is not free. */
+  private night: Night | null = null;
+
+  /** Per lamp: start of the current boost rise (NaN: never detected) and the envelope there. */
+  private readonly envT0: Float64Array;
+  private readonly envF0: Float64Array;
+
+  private readonly bfsQueue: Int32Array;
+  private readonly bfsDepth: Int32Array;
+  private readonly bfsSeen: Uint32Array;
+  private bfsStamp = 0;
+
+  private readonly overrides = new OverrideBook();
+
+  constructor(opts: DimmingEngineOptions) {
+    this.lampIds = Object.freeze([...new Set(opts.lampIds)]);
+    this.lampIds.forEach((id, i) => this.index.set(id, i));
+    this.defaultSite = opts.site;
+    this.defaultFailsafe = clampLevel(opts.failsafeLevel ?? 100);
+    this.site = this.defaultSite;
+    this.failsafe = this.defaultFailsafe;
+    const n = this.lampIds.length;
+    this.profileOf = new Array<ProfileState | null>(n).fill(null);
+    this.adjacency = this.lampIds.map(() => new Int32Array(0));
+    this.envT0 = new Float64Array(n).fill(NO_DETECTION);
+    this.envF0 = new Float64Array(n);
+    this.bfsQueue = new Int32Array(n);
+    this.bfsDepth = new Int32Array(n);
+    this.bfsSeen = new Uint32Array(n);
+  }
+
+  setPolicy(policy: Policy | null): void {
+    // Compile everything first: a schedule that does not parse throws and leaves the
+    // previous policy in force.
+    const profiles = new Map<string, ProfileState>();
+    if (policy) {
+      for (const [id, p] of Object.entries(policy.profiles)) {
+        profiles.set(id, {
+          slots: compileSchedule(p.schedule, `profiles.${id}.schedule`),
+          presence: p.presence ?? null,
+          resolvedFor: null,
+          resolved: new Float64Array(0),
+        });
+      }
+    }
+    this.policy = policy;
+    this.site = policy ? policy.site : this.defaultSite;
+    this.failsafe = policy ? clampLevel(policy.failsafeLevel) : this.defaultFailsafe;
+    this.night = null;
+    this.profileOf = this.lampIds.map((id) => {
+      const lamp = policy && Object.hasOwn(policy.lamps, id) ? policy.lamps[id] : undefined;
+      return lamp ? (profiles.get(lamp.profile) ?? null) : null;
+    });
+    this.adjacency = policy
+      ? buildAdjacency(this.lampIds, policy.lamps)
+      : this.lampIds.map(() => new Int32Array(0));
+    // Boosts in progress carry on under the new policy, each lamp with its new profile.
+  }
+
+  getPolicy(): Policy | null {
+    return this.policy;
+  }
+
+  presence(lampId: string, at: number, hops?: number): string[] {
+    const start = this.index.get(lampId);
+    if (start === undefined) return [];
+    const night = this.nightFor(at);
+    if (!night) return [];
+    const propagate = hops ?? this.profileOf[start]?.presence?.propagate ?? 0;
+    this.bfsStamp = this.bfsStamp >= 0xfffffffe ? 1 : this.bfsStamp + 1;
+    if (this.bfsStamp === 1) this.bfsSeen.fill(0);
+    const reached = lampsWithinHops(
+      this.adjacency,
+      start,
+      Math.max(0, Math.floor(propagate)),
+      this.bfsQueue,
+      this.bfsDepth,
+      this.bfsSeen,
+      this.bfsStamp,
+    );
+    const raised: string[] = [];
+    for (let k = 0; k < reached; k++) {
+      const i = this.bfsQueue[k]!;
+      const profile = this.profileOf[i];
+      if (!profile?.presence) continue;
+      if (slotIndexAt(this.resolvedFor(profile, night), at) < 0) continue;
+      const t0 = this.envT0[i]!;
+      // An older detection arriving late changes nothing: the envelope already runs from a
+      // later one, whose hold ends later.
+      if (!(at < t0)) {
+        this.envF0[i] = Number.isNaN(t0) ? 0 : envelopeAt(t0, this.envF0[i]!, profile.presence, at);
+        this.envT0[i] = at;
+      }
+      raised.push(this.lampIds[i]!);
+    }
+    return raised;
+  }
+
+  setOverride(o: ActiveOverride): void {
+    this.overrides.set(o);
+  }
+
+  clearOverrides(lamps: 'all' | string[]): void {
+    this.overrides.clear(lamps, this.lampIds);
+  }
+
+  activeOverrides(now: number): ActiveOverride[] {
+    return this.overrides.active(now);
+  }
+
+  mode(now: number): AgentMode {
+    if (this.overrides.anyActive(now)) return 'override';
+    return this.policy ? 'policy' : 'failsafe';
+  }
+
+  levelAt(lampId: string, now: number): number {
+    const overridden = this.overrides.levelFor(lampId, now);
+    if (overridden !== undefined) return clampLevel(overridden);
+    const night = this.nightFor(now);
+    // No sunset/sunrise at this site (polar day or night): never leave the street dark.
+    if (!night) return this.failsafe;
+    const i = this.index.get(lampId);
+    const profile = i === undefined ? null : this.profileOf[i];
+    if (!profile) return failsafeLevelAt(night, now, this.failsafe);
+    const resolved = this.resolvedFor(profile, night);
+    const slot = slotIndexAt(resolved, now);
+    if (slot < 0) return 0;
+    const scheduled = resolved[3 * slot + 2]!;
+    const t0 = this.envT0[i!]!;
+    if (!profile.presence || Number.isNaN(t0)) return clampLevel(scheduled);
+    const f = envelopeAt(t0, this.envF0[i!]!, profile.presence, now);
+    if (f === 0) return clampLevel(scheduled);
+    return clampLevel(boostedLevel(scheduled, profile.presence.level, f));
+  }
+
+  private nightFor(t: number): Night | null {
+    const n = this.night;
+    if (n && t >= n.windowStart && t < n.windowEnd) return n;
+    try {
+      this.night = nightAt(this.site, t);
+    } catch {
+      this.night = null;
+    }
+    return this.night;
+  }
+
+  private resolvedFor(profile: ProfileState, night: Night): ResolvedSchedule {
+    if (profile.resolvedFor !== night.date) {
+      profile.resolved = resolveSchedule(profile.slots, night, this.site.timezone);
+      profile.resolvedFor = night.date;
+    }
+    return profile.resolved;
+  }
+}
