@@ -1,0 +1,17 @@
+export { canPublish, canSubscribe, isValidFilter } from './acl.js';
+export {
+  CredentialStore,
+  DEFAULT_SCRYPT_PARAMS,
+  scryptParamsSchema,
+  type CredentialInfo,
+  type CredentialStoreOptions,
+  type ScryptParams,
+} from './credentials.js';
+export { roleSchema, type Identity, type Role } from './identity.js';
+export {
+  startBroker,
+  type BrokerOptions,
+  type BrokerStats,
+  type BrokerTlsOptions,
+  type RunningBroker,
+} from './broker.js';
