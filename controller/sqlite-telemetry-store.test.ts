@@ -1,0 +1,166 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { LampReading } from '../protocol/index.js';
+import { SqliteTelemetryStore } from './sqlite-telemetry-store.js';
+import type { TelemetryRecord } from './stores.js';
+
+const T0 = 1_763_758_800_000;
+const MIN = 60_000;
+
+function lamp(id: string, energyWh: number, extra: Partial<LampReading> = {}): LampReading {
+  return { id, level: 50, powerW: 20, energyWh, fault: null, ...extra };
+}
+
+function msg(cabinetId: string, seq: number, lamps: LampReading[], ts = T0 + seq * MIN): TelemetryRecord {
+  return { cabinetId, seq, ts, periodS: 60, receivedAt: ts + 50, lamps };
+}
+
+describe('SqliteTelemetryStore', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteTelemetryStore;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'luciole-telemetry-'));
+    file = path.join(dir, 'telemetry.db');
+    store = new SqliteTelemetryStore({ file });
+    await store.open();
+  });
+
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores a message once however often it is written', async () => {
+    const m = msg('C1', 1, [lamp('A', 100), lamp('B', 200)]);
+    expect(await store.writeTelemetry([m])).toEqual({ stored: 1, duplicates: 0, samples: 2 });
+    expect(await store.writeTelemetry([m, msg('C1', 2, [lamp('A', 110)])])).toEqual({
+      stored: 1,
+      duplicates: 1,
+      samples: 1,
+    });
+    // Same seq from another cabinet is a different message.
+    expect(await store.writeTelemetry([msg('C2', 1, [lamp('Z', 5)])])).toMatchObject({ stored: 1, duplicates: 0 });
+    expect(await store.lampHistory('A', 0, Infinity)).toHaveLength(2);
+    expect(await store.lampHistory('B', 0, Infinity)).toEqual([
+      { ts: T0 + MIN, level: 50, powerW: 20, energyWh: 200, fault: null },
+    ]);
+  });
+
+  it('returns merged stored seq ranges after gaps', async () => {
+    const batch = [1, 2, 3, 5, 6, 9].map((s) => msg('C1', s, [lamp('A', s)]));
+    await store.writeTelemetry(batch);
+    await store.writeTelemetry([msg('C2', 4, [])]);
+    expect(await store.storedSeqRanges('C1')).toEqual([
+      [1, 3],
+      [5, 6],
+      [9, 9],
+    ]);
+    expect(await store.storedSeqRanges('C2')).toEqual([[4, 4]]);
+    expect(await store.storedSeqRanges('nobody')).toEqual([]);
+  });
+
+  it('computes energy from counters, through a counter reset', async () => {
+    // A: 1000 → 1010 → 1025 → reset to 3 → 8. B: 500 → 520.
+    await store.writeTelemetry([
+      msg('C1', 1, [lamp('A', 1000), lamp('B', 500)]),
+      msg('C1', 2, [lamp('A', 1010), lamp('B', 520)]),
+      msg('C1', 3, [lamp('A', 1025)]),
+    ]);
+    await store.writeTelemetry([msg('C1', 4, [lamp('A', 3, { fault: 'driver_failure' })]), msg('C1', 5, [lamp('A', 8)])]);
+    expect(await store.energyByLamp(0, Infinity)).toEqual([
+      { lampId: 'A', energyWh: 10 + 15 + 3 + 5, samples: 5 },
+      { lampId: 'B', energyWh: 20, samples: 2 },
+    ]);
+    // Window [seq 3, seq 5): samples of seq 3 and 4 only.
+    expect(await store.energyByLamp(T0 + 3 * MIN, T0 + 5 * MIN)).toEqual([{ lampId: 'A', energyWh: 15 + 3, samples: 2 }]);
+    const history = await store.lampHistory('A', T0 + 4 * MIN, T0 + 5 * MIN);
+    expect(history).toEqual([{ ts: T0 + 4 * MIN, level: 50, powerW: 20, energyWh: 3, fault: 'driver_failure' }]);
+  });
+
+  it('gives a late replayed sample delta 0 and keeps counting from the newest one', async () => {
+    await store.writeTelemetry([msg('C1', 1, [lamp('A', 100)]), msg('C1', 3, [lamp('A', 130)])]);
+    // seq 2 was stuck in the gateway outbox and arrives after seq 3.
+    expect(await store.writeTelemetry([msg('C1', 2, [lamp('A', 115)])])).toMatchObject({ stored: 1, samples: 1 });
+    await store.writeTelemetry([msg('C1', 4, [lamp('A', 140)])]);
+    expect(await store.energyByLamp(0, Infinity)).toEqual([{ lampId: 'A', energyWh: 30 + 0 + 10, samples: 4 }]);
+    const db = new Database(file, { readonly: true });
+    const deltas = db.prepare('SELECT ts, delta_wh AS d FROM lamp_samples WHERE lamp_id = ? ORDER BY ts').all('A');
+    db.close();
+    expect(deltas).toEqual([
+      { ts: T0 + MIN, d: 0 },
+      { ts: T0 + 2 * MIN, d: 0 },
+      { ts: T0 + 3 * MIN, d: 30 },
+      { ts: T0 + 4 * MIN, d: 10 },
+    ]);
+  });
+
+  it('keeps data, dedupe and energy continuity across close and re-open', async () => {
+    await store.writeTelemetry([msg('C1', 1, [lamp('A', 100)]), msg('C1', 2, [lamp('A', 110)])]);
+    await store.close();
+    store = new SqliteTelemetryStore({ file });
+    await store.open();
+    expect(await store.storedSeqRanges('C1')).toEqual([[1, 2]]);
+    expect(await store.writeTelemetry([msg('C1', 2, [lamp('A', 110)])])).toEqual({ stored: 0, duplicates: 1, samples: 0 });
+    // The new instance loads A's latest counter (110) from the file: the delta is 15, not 0.
+    await store.writeTelemetry([msg('C1', 3, [lamp('A', 125)])]);
+    expect(await store.energyByLamp(0, Infinity)).toEqual([{ lampId: 'A', energyWh: 25, samples: 3 }]);
+  });
+
+  it('writes a large cabinet in chunks with exact counts', async () => {
+    const lamps = Array.from({ length: 1234 }, (_, i) => lamp(`L${i}`, i));
+    expect(await store.writeTelemetry([msg('C1', 1, lamps)])).toEqual({ stored: 1, duplicates: 0, samples: 1234 });
+    const next = lamps.map((l) => ({ ...l, energyWh: l.energyWh + 2 }));
+    await store.writeTelemetry([msg('C1', 2, next)]);
+    const energy = await store.energyByLamp(0, Infinity);
+    expect(energy).toHaveLength(1234);
+    expect(energy.every((e) => e.energyWh === 2 && e.samples === 2)).toBe(true);
+  });
+
+  it('counts presence per lamp in a window', async () => {
+    await store.writePresence([
+      { cabinetId: 'C1', lampId: 'A', sensorId: 'S1', kind: 'pedestrian', count: 1, ts: T0 },
+      { cabinetId: 'C1', lampId: 'A', sensorId: 'S1', kind: 'cyclist', count: 2, ts: T0 + 1000 },
+      { cabinetId: 'C1', lampId: 'B', sensorId: 'S2', kind: 'vehicle', count: 1, ts: T0 + 2000 },
+      { cabinetId: 'C1', lampId: 'B', sensorId: 'S2', kind: 'vehicle', count: 1, ts: T0 + 9000 },
+    ]);
+    expect(await store.presenceCounts(T0, T0 + 5000)).toEqual([
+      { lampId: 'A', count: 3 },
+      { lampId: 'B', count: 1 },
+    ]);
+  });
+
+  it('prunes old raw rows and still treats pruned seqs as stored', async () => {
+    await store.writeTelemetry([1, 2, 3, 4].map((s) => msg('C1', s, [lamp('A', s * 10)])));
+    await store.writePresence([{ cabinetId: 'C1', lampId: 'A', sensorId: 'S1', kind: 'unknown', count: 1, ts: T0 }]);
+    // Deletes seq 1 and 2 (2 messages + 2 samples) and the presence row.
+    expect(await store.prune(T0 + 3 * MIN)).toBe(5);
+    expect(await store.lampHistory('A', 0, Infinity)).toHaveLength(2);
+    expect(await store.storedSeqRanges('C1')).toEqual([[0, 4]]);
+    expect(await store.writeTelemetry([msg('C1', 1, [lamp('A', 10)])])).toEqual({ stored: 0, duplicates: 1, samples: 0 });
+    await store.close();
+    store = new SqliteTelemetryStore({ file, rawRetentionDays: 30 });
+    await store.open();
+    expect(await store.writeTelemetry([msg('C1', 2, [lamp('A', 20)])])).toMatchObject({ duplicates: 1 });
+    expect(store.retentionCutoff(T0)).toBe(T0 - 30 * 86_400_000);
+  });
+
+  it('commits a write durably: a second connection sees it at once', async () => {
+    await store.writeTelemetry([msg('C1', 7, [lamp('A', 1)])]);
+    const db = new Database(file, { readonly: true });
+    const row = db.prepare('SELECT COUNT(*) AS n FROM telemetry_messages').get() as { n: number };
+    const mode = db.pragma('journal_mode', { simple: true });
+    db.close();
+    expect(row.n).toBe(1);
+    expect(mode).toBe('wal');
+  });
+
+  it('rejects use before open', async () => {
+    const closed = new SqliteTelemetryStore({ file: path.join(dir, 'other.db') });
+    await expect(closed.energyByLamp(0, 1)).rejects.toMatchObject({ code: 'LUCIOLE_ERR_STORE_CLOSED' });
+  });
+});
