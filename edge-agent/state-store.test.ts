@@ -66,10 +66,19 @@ describe('StateStore', () => {
     expect(used.size).toBe(2 + 3 + 4 + 5 + 6);
   });
 
+  it('a new or wiped gateway starts its seqs from the clock, above any earlier life', () => {
+    const a = new StateStore(dir);
+    a.load(NOW, null);
+    expect(a.nextSeq()).toBe(NOW);
+    const b = new StateStore(fs.mkdtempSync(path.join(dir, 'wiped-')));
+    b.load(NOW, NOW + 41);
+    expect(b.nextSeq()).toBe(NOW + 42);
+  });
+
   it('seq stays above the outbox floor and above the clock when its record is corrupt', () => {
     const a = new StateStore(dir);
     a.load(NOW, 41);
-    expect(a.nextSeq()).toBe(42);
+    expect(a.nextSeq()).toBe(NOW);
     fs.writeFileSync(path.join(dir, 'seq.json'), 'xx');
     const b = new StateStore(dir);
     expect(b.load(NOW, 42).seqError).not.toBeNull();

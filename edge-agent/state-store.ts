@@ -96,7 +96,10 @@ export class StateStore {
     const seqText = readFileIfExists(this.file('seq.json'));
     const floor = seqFloor ?? -1;
     if (seqText === null) {
-      this.next = floor + 1;
+      // A new gateway, or one whose data folder was wiped (card replaced): start from clock
+      // milliseconds, above any seq an earlier life of this cabinet can have used, so the
+      // controller does not drop the new telemetry as already stored.
+      this.next = Math.max(floor + 1, now);
     } else {
       const parsed = parseJson(seqText, seqRecordSchema);
       if (parsed.ok) {

@@ -1,0 +1,156 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ControllerApi } from '../controller/api.js';
+import { planVersionSchema, townPlanSchema } from '../controller/plan.js';
+import {
+  alertViewSchema,
+  cabinetViewSchema,
+  energySummarySchema,
+  ingestStatsSchema,
+  lampViewSchema,
+} from '../controller/views.js';
+import { LucioleError } from '../core/errors.js';
+import type { Principal } from './auth.js';
+import {
+  cabinetParamsSchema,
+  credentialsSchema,
+  energyQuerySchema,
+  errorBodySchema,
+  healthSchema,
+  openApiDocumentSchema,
+  townSchema,
+} from './schemas.js';
+
+export interface ApiRoutesOptions {
+  controller: ControllerApi;
+  version: string;
+}
+
+// Documented on every protected route; the handler itself never sends them, auth and the error handler do.
+const denied = { 401: errorBodySchema } as const;
+const invalid = { 400: errorBodySchema } as const;
+const missing = { 404: errorBodySchema } as const;
+
+/** The JSON API. Each handler is one call into ControllerApi; auth and errors live elsewhere. */
+export function registerApiRoutes(app: FastifyInstance, opts: ApiRoutesOptions): void {
+  const { controller } = opts;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/health',
+    { config: { public: true }, schema: { summary: 'Liveness, controller clock and version (no auth)', security: [], response: { 200: healthSchema } } },
+    async () => ({ status: 'ok' as const, time: controller.clock.now(), version: opts.version }),
+  );
+
+  api.get('/api/openapi.json', { schema: { summary: 'This document', response: { 200: openApiDocumentSchema, ...denied } } }, async () =>
+    openApiDocumentSchema.parse(app.swagger()),
+  );
+
+  api.get('/api/town', { schema: { summary: 'Town name and site', response: { 200: townSchema, ...denied } } }, async () =>
+    controller.town(),
+  );
+
+  api.get(
+    '/api/cabinets',
+    { schema: { summary: 'All cabinets', response: { 200: z.array(cabinetViewSchema), ...denied } } },
+    async () => controller.listCabinets(),
+  );
+
+  api.get(
+    '/api/cabinets/:id',
+    {
+      schema: {
+        summary: 'One cabinet',
+        params: cabinetParamsSchema,
+        response: { 200: cabinetViewSchema, ...invalid, ...denied, ...missing },
+      },
+    },
+    async (request) => {
+      const cabinet = controller.getCabinet(request.params.id);
+      if (!cabinet) throw cabinetNotFound(request.params.id);
+      return cabinet;
+    },
+  );
+
+  api.post(
+    '/api/cabinets/:id/credentials',
+    {
+      schema: {
+        summary: "Issues a new MQTT secret for a cabinet, revoking the old one",
+        params: cabinetParamsSchema,
+        response: { 200: credentialsSchema, ...invalid, ...denied, ...missing },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!controller.getCabinet(id)) throw cabinetNotFound(id);
+      const by = actor(request.principal);
+      const credentials = controller.issueCabinetCredentials(id, by);
+      // The secret itself is never logged; who asked for it is.
+      request.log.info({ cabinetId: id, by }, 'cabinet credentials issued');
+      return reply.header('Cache-Control', 'no-store').send(credentials);
+    },
+  );
+
+  api.get('/api/lamps', { schema: { summary: 'All lamps with their latest reading', response: { 200: z.array(lampViewSchema), ...denied } } }, async () =>
+    controller.listLamps(),
+  );
+
+  api.get(
+    '/api/energy',
+    {
+      schema: {
+        summary: 'Energy per night against the full-power baseline, tonight included',
+        querystring: energyQuerySchema,
+        response: { 200: energySummarySchema, ...invalid, ...denied },
+      },
+    },
+    async (request) => controller.energy(request.query.nights),
+  );
+
+  api.get('/api/alerts', { schema: { summary: 'Alerts', response: { 200: z.array(alertViewSchema), ...denied } } }, async () =>
+    controller.listAlerts(),
+  );
+
+  api.get('/api/stats', { schema: { summary: 'Ingest counters', response: { 200: ingestStatsSchema, ...denied } } }, async () =>
+    controller.stats(),
+  );
+
+  api.get(
+    '/api/plan',
+    { schema: { summary: 'The current lighting plan', response: { 200: planVersionSchema, ...denied, ...missing } } },
+    async () => {
+      const plan = controller.currentPlan();
+      if (!plan) throw new LucioleError('LUCIOLE_ERR_PLAN_NOT_FOUND', 'no plan has been published yet');
+      return plan;
+    },
+  );
+
+  api.get(
+    '/api/plan/versions',
+    { schema: { summary: 'Every plan version, as stored', response: { 200: z.array(planVersionSchema), ...denied } } },
+    async () => controller.listPlanVersions(),
+  );
+
+  api.put(
+    '/api/plan',
+    {
+      schema: {
+        summary: 'Publishes a new plan version to every cabinet',
+        body: townPlanSchema,
+        response: { 200: planVersionSchema, ...invalid, ...denied },
+      },
+    },
+    async (request) => controller.publishPlan(request.body, actor(request.principal)),
+  );
+}
+
+/** The author recorded in the audit trail: the authenticated principal (the admin, for now). */
+function actor(principal: Principal | null): string {
+  return principal?.name ?? 'admin';
+}
+
+function cabinetNotFound(id: string): LucioleError {
+  return new LucioleError('LUCIOLE_ERR_CABINET_NOT_FOUND', `no cabinet "${id}"`, 'id');
+}
