@@ -84,3 +84,14 @@ describe('recentNights', () => {
     expect(recentNights(site, now, 0)).toEqual([]);
   });
 });
+
+describe('nightEnergy without any sample', () => {
+  it('reports no saving rather than the whole baseline', () => {
+    const night: Night = { date: '2026-11-20', dusk: 0, dawn: 10 * 3_600_000, windowStart: -1, windowEnd: 1 };
+    const r = nightEnergy({ night, now: 20 * 3_600_000, lamps: [{ id: 'L1', nominalPowerW: 50 }], energy: [], periodS: 60 });
+    expect(r.fullPowerWh).toBe(500);
+    expect(r.completeness).toBe(0);
+    expect(r.savedWh).toBe(0);
+    expect(r.savedPct).toBeNull();
+  });
+});

@@ -48,8 +48,11 @@ export function nightEnergy(input: {
   const { from, to } = energyWindow(night, now);
   const elapsedMs = to - from;
   const fullPowerWh = (nominalW * elapsedMs) / HOUR_MS;
-  const savedWh = fullPowerWh - energyWh;
   const expected = periodS > 0 ? (known.size * elapsedMs) / 1000 / periodS : 0;
+  // With no sample at all nothing was measured: claiming the whole baseline as saved would
+  // be false, so no saving is reported.
+  const measured = samples > 0 || expected === 0;
+  const savedWh = measured ? fullPowerWh - energyWh : 0;
   return {
     date: night.date,
     dusk: night.dusk,
@@ -57,7 +60,7 @@ export function nightEnergy(input: {
     energyWh,
     fullPowerWh,
     savedWh,
-    savedPct: fullPowerWh > 0 ? (savedWh / fullPowerWh) * 100 : null,
+    savedPct: measured && fullPowerWh > 0 ? (savedWh / fullPowerWh) * 100 : null,
     completeness: expected > 0 ? Math.min(1, samples / expected) : 1,
     inProgress: now < night.dawn,
   };

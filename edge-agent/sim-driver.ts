@@ -16,6 +16,11 @@ export interface SimulatedDriverOptions {
   traffic?: number;
   /** Local time zone of the street, for the hour-of-night traffic model. Default Europe/Paris. */
   timezone?: string;
+  /**
+   * Counter values to start from, by lamp id (the demo continues the counters of the nights
+   * it generated as history); absent lamps start from a seeded value.
+   */
+  initialEnergyWh?: ReadonlyMap<string, number>;
 }
 
 /** An LED driver's own draw when the output is off. */
@@ -99,7 +104,8 @@ export class SimulatedDriver implements LampDriver {
     for (const l of opts.lamps) {
       const rng = mulberry32(seedFor(seed, `lamp:${l.id}`));
       const spread = 1 + (rng() - 0.5) * 0.06;
-      const energy0 = Math.round(rng() * 50_000 * 1000) / 1000;
+      const seeded = Math.round(rng() * 50_000 * 1000) / 1000;
+      const energy0 = opts.initialEnergyWh?.get(l.id) ?? seeded;
       sum0 += energy0;
       this.lamps.set(l.id, {
         id: l.id,

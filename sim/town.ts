@@ -14,7 +14,7 @@ export interface TownOptions {
   rows?: number;
   /** Distance between lamps along a street, m. Default 30. */
   spacingM?: number;
-  /** Lamps along one side of a district. Default 12 (about 42 lamps a district). */
+  /** Lamps along one side of a district. Default 13 (about 42 lamps a district). */
   lampsPerStreet?: number;
   site?: Site;
   seed?: number;
@@ -69,7 +69,7 @@ export function generateTown(opts: TownOptions = {}): SimTown {
   const columns = opts.columns ?? 4;
   const rows = opts.rows ?? 3;
   const spacing = opts.spacingM ?? 30;
-  const perStreet = opts.lampsPerStreet ?? 12;
+  const perStreet = opts.lampsPerStreet ?? 13;
   const site = opts.site ?? DEMO_SITE;
   const sensorEvery = opts.sensorEvery ?? 3;
   const rand = mulberry32(opts.seed ?? 42);

@@ -101,9 +101,10 @@ export function renderEnergy(card, tbody, summary) {
   const rows = previous.map((n) => {
     const tr = el('tr', null, { 'data-testid': 'energy-night' });
     tr.append(el('th', formatNightDate(n.date), { scope: 'row' }));
-    tr.append(el('td', formatKwh(n.energyWh), { class: 'num' }));
+    const noData = n.completeness === 0;
+    tr.append(el('td', noData ? 'aucune donnée' : formatKwh(n.energyWh), { class: 'num' }));
     tr.append(el('td', formatKwh(n.fullPowerWh), { class: 'num' }));
-    tr.append(el('td', `${formatKwh(n.savedWh)} (${formatRatio(savedRatio(n))})`, { class: 'num' }));
+    tr.append(el('td', noData ? '—' : `${formatKwh(n.savedWh)} (${formatRatio(savedRatio(n))})`, { class: 'num' }));
     tr.append(el('td', formatRatio(n.completeness), { class: 'num' }));
     return tr;
   });

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { portSchema } from './args.js';
+
+/**
+ * Config of `luciole serve` (broker, controller and dashboard in one process). Flags, then
+ * environment variables override them, then this schema decides.
+ */
+export const serveConfigSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    mqttPort: portSchema.default(1883),
+    httpPort: portSchema.default(8080),
+    host: z.string().default('127.0.0.1'),
+    inventory: z.string().optional(),
+    /** An external broker (Mosquitto, EMQX): then no bundled broker is started. */
+    brokerUrl: z.string().url().optional(),
+    /** The controller's MQTT password on an external broker. */
+    controllerPassword: z.string().min(16).optional(),
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+    adminToken: z
+      .string()
+      .min(16, { message: 'LUCIOLE_ADMIN_TOKEN must be at least 16 characters' })
+      .optional(),
+    periodS: z.coerce.number().int().positive().default(60),
+  })
+  .superRefine((c, ctx) => {
+    if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
+      ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
+    }
+    if (c.brokerUrl && !c.controllerPassword) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['controllerPassword'],
+        message: 'an external broker needs LUCIOLE_CONTROLLER_PASSWORD (see `luciole controller credentials`)',
+      });
+    }
+  });
+
+export type ServeConfig = z.infer<typeof serveConfigSchema>;
+export type ServeConfigInput = z.input<typeof serveConfigSchema>;
+
+/** Environment overrides, by config key. */
+export const SERVE_ENV: Record<string, keyof ServeConfigInput> = {
+  LUCIOLE_DATA_DIR: 'dataDir',
+  LUCIOLE_MQTT_PORT: 'mqttPort',
+  LUCIOLE_HTTP_PORT: 'httpPort',
+  LUCIOLE_HOST: 'host',
+  LUCIOLE_BROKER_URL: 'brokerUrl',
+  LUCIOLE_CONTROLLER_PASSWORD: 'controllerPassword',
+  LUCIOLE_ADMIN_TOKEN: 'adminToken',
+};
+
+export function withEnv<T extends Record<string, unknown>>(
+  base: T,
+  env: NodeJS.ProcessEnv,
+  map: Record<string, string>,
+): T {
+  const out: Record<string, unknown> = { ...base };
+  for (const [name, key] of Object.entries(map)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out[key] = v;
+  }
+  return out as T;
+}

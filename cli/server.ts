@@ -1,0 +1,138 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import { LucioleError } from '../core/errors.js';
+import { CredentialStore } from '../broker/credentials.js';
+import { startBroker, type RunningBroker } from '../broker/broker.js';
+import { openConfigStore } from '../controller/config-store.js';
+import { SqliteTelemetryStore } from '../controller/sqlite-telemetry-store.js';
+import { Controller } from '../controller/controller.js';
+import type { ConfigStore, TelemetryStore } from '../controller/stores.js';
+import { buildApp } from '../dashboard/app.js';
+import type { ServeConfig } from './serve-config.js';
+
+export const CONTROLLER_USERNAME = 'controller';
+
+export interface RunningServer {
+  httpUrl: string;
+  mqttUrl: string;
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  controller: Controller;
+  configStore: ConfigStore;
+  telemetryStore: TelemetryStore;
+  credentials: CredentialStore;
+  broker: RunningBroker | null;
+  app: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+export function configDbPath(dataDir: string): string {
+  return join(dataDir, 'config.db');
+}
+
+/** Reads and imports an inventory file; errors name the file, the feature and the field. */
+export function importInventoryFile(store: ConfigStore, file: string, actor: string) {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new LucioleError('LUCIOLE_ERR_INVENTORY_INVALID', `${file}: cannot read JSON: ${(e as Error).message}`);
+  }
+  try {
+    return store.importInventory(json, actor);
+  } catch (e) {
+    if (e instanceof LucioleError) throw new LucioleError(e.code, `${file}: ${e.message}`, e.field);
+    throw e;
+  }
+}
+
+/**
+ * `luciole serve`: bundled broker (unless an external one is named), controller and dashboard
+ * in one process. The parts only talk through MQTT and the stores, as they would on separate
+ * machines. start order: stores, broker, controller, HTTP; stop() in reverse.
+ */
+export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger: Logger }): Promise<RunningServer> {
+  const { clock, logger } = deps;
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const configStore = openConfigStore(configDbPath(cfg.dataDir), { now: () => clock.now() });
+  const cleanups: Array<() => Promise<void> | void> = [() => configStore.close()];
+  const undo = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  try {
+    const credentials = new CredentialStore(configStore.db);
+    credentials.init();
+    if (cfg.inventory) {
+      const report = importInventoryFile(configStore, cfg.inventory, 'cli');
+      logger.info({ report }, 'inventory imported');
+    }
+
+    let broker: RunningBroker | null = null;
+    let brokerUrl = cfg.brokerUrl;
+    let controllerPassword = cfg.controllerPassword;
+    if (!brokerUrl) {
+      // One process: a fresh controller secret at every start, known only to this process.
+      controllerPassword = credentials.issue(CONTROLLER_USERNAME, 'controller');
+      broker = await startBroker({
+        port: cfg.mqttPort,
+        host: cfg.host,
+        credentials,
+        logger: logger.child({ part: 'broker' }),
+        ...(cfg.tlsCert && cfg.tlsKey
+          ? { tls: { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } }
+          : {}),
+      });
+      const b = broker;
+      cleanups.push(() => b.close());
+      brokerUrl = broker.url;
+    }
+
+    const telemetryStore = new SqliteTelemetryStore({ file: join(cfg.dataDir, 'telemetry.db') });
+    await telemetryStore.open();
+    cleanups.push(() => telemetryStore.close());
+
+    const controller = new Controller({
+      brokerUrl: brokerUrl!,
+      username: CONTROLLER_USERNAME,
+      password: controllerPassword!,
+      configStore,
+      telemetryStore,
+      clock,
+      logger: logger.child({ part: 'controller' }),
+      credentials: { issue: (username, role) => credentials.issue(username, role) },
+      periodS: cfg.periodS,
+    });
+    await controller.start();
+    cleanups.push(() => controller.stop());
+
+    const adminTokenGenerated = !cfg.adminToken;
+    const adminToken = cfg.adminToken ?? randomBytes(24).toString('base64url');
+    const app = await buildApp({ controller, adminToken, logger: logger.child({ part: 'http' }) });
+    await app.listen({ port: cfg.httpPort, host: cfg.host });
+    cleanups.push(() => app.close());
+    const address = app.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : cfg.httpPort;
+    const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? 'localhost' : cfg.host;
+
+    return {
+      httpUrl: `http://${shownHost}:${httpPort}/`,
+      mqttUrl: brokerUrl!,
+      adminToken,
+      adminTokenGenerated,
+      controller,
+      configStore,
+      telemetryStore,
+      credentials,
+      broker,
+      app,
+      stop: undo,
+    };
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+}
