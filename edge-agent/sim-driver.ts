@@ -229,6 +229,13 @@ export class SimulatedDriver implements LampDriver {
     s.stuckTimer = null;
   }
 
+  /** Someone passes a sensor now (tests and demonstrations): a detection as the sensor reports it. */
+  triggerPresence(sensorId: string, kind: PresenceKind = 'pedestrian', count = 1): void {
+    const s = this.sensor(sensorId);
+    if (s.fault === 'stuck_off') return;
+    this.emit({ sensorId: s.id, lampId: s.lampId, kind, count, ts: this.clock.now() });
+  }
+
   /** A cabinet event (door contact, mains) as the hardware would report it. */
   injectEvent(code: DriverEvent['code'], detail?: string, lampId?: string): void {
     const e: DriverEvent = { ts: this.clock.now(), code, lampId: lampId ?? null, ...(detail ? { detail } : {}) };
