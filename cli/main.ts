@@ -1,0 +1,273 @@
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { systemClock } from '../core/clock.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { LucioleError } from '../core/errors.js';
+import { idSchema } from '../protocol/index.js';
+import { CredentialStore } from '../broker/credentials.js';
+import { startBroker } from '../broker/broker.js';
+import { openConfigStore } from '../controller/config-store.js';
+import { loadEdgeConfig } from '../edge-agent/config.js';
+import { buildSimulatedEdgeAgent } from '../edge-agent/compose.js';
+import { parseConfig, parseFlags, portSchema } from './args.js';
+import { SERVE_ENV, serveConfigSchema, withEnv } from './serve-config.js';
+import { CONTROLLER_USERNAME, configDbPath, importInventoryFile, startServer } from './server.js';
+import { DEFAULT_SPEED, startDemo } from './demo.js';
+import { z } from 'zod';
+
+const USAGE = `luciole — éclairage public sobre et souverain
+
+Usage:
+  luciole demo [--speed N] [--http-port N] [--mqtt-port N] [--data-dir DIR] [--history-nights N] [--traffic X]
+  luciole serve --data-dir DIR [--mqtt-port N] [--http-port N] [--host H] [--inventory FILE]
+                [--broker-url URL] [--tls-cert FILE --tls-key FILE]
+  luciole broker --data-dir DIR [--mqtt-port N] [--host H] [--tls-cert FILE --tls-key FILE]
+  luciole edge-agent --config FILE
+  luciole cabinet credentials CABINET_ID --data-dir DIR
+  luciole controller credentials --data-dir DIR
+  luciole inventory import FILE --data-dir DIR
+
+Environment: LUCIOLE_ADMIN_TOKEN, LUCIOLE_DATA_DIR, LUCIOLE_MQTT_PORT, LUCIOLE_HTTP_PORT, LUCIOLE_HOST,
+LUCIOLE_BROKER_URL, LUCIOLE_CONTROLLER_PASSWORD, LUCIOLE_LOG_LEVEL.
+`;
+
+const out = (line = '') => process.stdout.write(line + '\n');
+
+/** Stops cleanly on Ctrl+C / SIGTERM; a second signal exits at once. */
+function onShutdown(stop: () => Promise<void>, log: Logger): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    out(`\n${signal} reçu : arrêt en cours…`);
+    stop()
+      .then(() => process.exit(0))
+      .catch((e: unknown) => {
+        log.error({ err: e }, 'error while stopping');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+async function demo(argv: string[]): Promise<void> {
+  const { values } = parseFlags(argv, {
+    speed: { type: 'string' },
+    'http-port': { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    'history-nights': { type: 'string' },
+    traffic: { type: 'string' },
+  });
+  const cfg = parseConfig(
+    z.object({
+      speed: z.coerce.number().positive().max(10_000).default(DEFAULT_SPEED),
+      httpPort: portSchema.default(8080),
+      mqttPort: portSchema.default(1883),
+      host: z.string().default('127.0.0.1'),
+      dataDir: z.string().optional(),
+      historyNights: z.coerce.number().int().min(0).max(31).default(3),
+      traffic: z.coerce.number().min(0).max(10).default(0.3),
+      adminToken: z.string().min(16).optional(),
+    }),
+    {
+      speed: values.speed,
+      httpPort: values['http-port'] ?? process.env.LUCIOLE_HTTP_PORT,
+      mqttPort: values['mqtt-port'] ?? process.env.LUCIOLE_MQTT_PORT,
+      host: values.host ?? process.env.LUCIOLE_HOST,
+      dataDir: values['data-dir'],
+      historyNights: values['history-nights'],
+      traffic: values.traffic,
+      adminToken: process.env.LUCIOLE_ADMIN_TOKEN || undefined,
+    },
+    'demo',
+  );
+  const logger = createLogger({ level: process.env.LUCIOLE_LOG_LEVEL ?? 'warn' });
+  const t0 = Date.now();
+  const d = await startDemo({ ...cfg, logger, say: out });
+  onShutdown(d.stop, logger);
+  const nightMin = Math.round((15 * 3600) / cfg.speed / 60);
+  out('');
+  out('Luciole est prêt (démarré en ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s).');
+  out(`  Tableau de bord : ${d.server.httpUrl}`);
+  out(`  Connexion       : collez ce jeton d'accès dans l'écran de connexion :`);
+  out(`                    ${d.server.adminToken}`);
+  out(`  Broker MQTT     : ${d.server.mqttUrl}`);
+  out(
+    `  Ville simulée   : ${d.town.lamps.length} lampes, ${d.town.cabinets.length} armoires ; ` +
+      `horloge ×${cfg.speed} (une nuit ≈ ${nightMin} min), départ au crépuscule`,
+  );
+  out('Ctrl+C pour arrêter.');
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseFlags(argv, {
+    'data-dir': { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    'http-port': { type: 'string' },
+    host: { type: 'string' },
+    inventory: { type: 'string' },
+    'broker-url': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+  });
+  const input = withEnv(
+    {
+      dataDir: values['data-dir'],
+      mqttPort: values['mqtt-port'],
+      httpPort: values['http-port'],
+      host: values.host,
+      inventory: values.inventory,
+      brokerUrl: values['broker-url'],
+      tlsCert: values['tls-cert'],
+      tlsKey: values['tls-key'],
+    },
+    process.env,
+    SERVE_ENV,
+  );
+  // Flags win over the environment.
+  for (const [k, v] of Object.entries({
+    dataDir: values['data-dir'],
+    mqttPort: values['mqtt-port'],
+    httpPort: values['http-port'],
+    host: values.host,
+    brokerUrl: values['broker-url'],
+  })) {
+    if (v !== undefined) (input as Record<string, unknown>)[k] = v;
+  }
+  const cfg = parseConfig(serveConfigSchema, input, 'serve');
+  const logger = createLogger();
+  const server = await startServer(cfg, { clock: systemClock(), logger });
+  onShutdown(server.stop, logger);
+  out(`Luciole en service.`);
+  out(`  Tableau de bord : ${server.httpUrl}`);
+  out(`  Broker MQTT     : ${server.mqttUrl}`);
+  if (server.adminTokenGenerated) {
+    out(`  Jeton d'accès administrateur (affiché une seule fois ; fixez LUCIOLE_ADMIN_TOKEN pour le garder) :`);
+    out(`    ${server.adminToken}`);
+  } else out(`  Jeton d'accès : celui de LUCIOLE_ADMIN_TOKEN.`);
+}
+
+async function broker(argv: string[]): Promise<void> {
+  const { values } = parseFlags(argv, {
+    'data-dir': { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    host: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+  });
+  const cfg = parseConfig(
+    z.object({
+      dataDir: z.string().min(1),
+      mqttPort: portSchema.default(1883),
+      host: z.string().default('127.0.0.1'),
+      tlsCert: z.string().optional(),
+      tlsKey: z.string().optional(),
+    }),
+    {
+      dataDir: values['data-dir'] ?? process.env.LUCIOLE_DATA_DIR,
+      mqttPort: values['mqtt-port'] ?? process.env.LUCIOLE_MQTT_PORT,
+      host: values.host ?? process.env.LUCIOLE_HOST,
+      tlsCert: values['tls-cert'],
+      tlsKey: values['tls-key'],
+    },
+    'broker',
+  );
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const db = new Database(configDbPath(cfg.dataDir));
+  db.pragma('journal_mode = WAL');
+  const credentials = new CredentialStore(db);
+  credentials.init();
+  const logger = createLogger();
+  const b = await startBroker({
+    port: cfg.mqttPort,
+    host: cfg.host,
+    credentials,
+    logger,
+    ...(cfg.tlsCert && cfg.tlsKey ? { tls: { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } } : {}),
+  });
+  onShutdown(async () => {
+    await b.close();
+    db.close();
+  }, logger);
+  out(`Broker MQTT Luciole en service : ${b.url}`);
+}
+
+async function edgeAgent(argv: string[]): Promise<void> {
+  const { values } = parseFlags(argv, { config: { type: 'string' } });
+  if (!values.config) throw new LucioleError('LUCIOLE_ERR_USAGE', 'edge-agent needs --config FILE');
+  const config = loadEdgeConfig(String(values.config));
+  const logger = createLogger({ name: `edge-${config.cabinetId}` });
+  const { agent } = buildSimulatedEdgeAgent(config, systemClock(), logger);
+  await agent.start();
+  onShutdown(() => agent.stop(), logger);
+  out(`Passerelle ${config.cabinetId} démarrée (${config.lamps.length} lampes) → ${config.brokerUrl}`);
+}
+
+function withConfigStore<T>(dataDir: unknown, fn: (store: ReturnType<typeof openConfigStore>) => T): T {
+  const dir = parseConfig(z.string().min(1), dataDir ?? process.env.LUCIOLE_DATA_DIR, '--data-dir');
+  mkdirSync(dir, { recursive: true });
+  const store = openConfigStore(configDbPath(dir));
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+function credentialsCommand(role: 'cabinet' | 'controller', argv: string[]): void {
+  const { values, positionals } = parseFlags(argv, { 'data-dir': { type: 'string' } });
+  const username =
+    role === 'controller' ? CONTROLLER_USERNAME : parseConfig(idSchema, positionals[0], 'CABINET_ID');
+  withConfigStore(values['data-dir'], (store) => {
+    const credentials = new CredentialStore(store.db);
+    credentials.init();
+    const password = credentials.issue(username, role);
+    store.audit('cli', 'credentials.issue', `${role}:${username}`, 'previous secret revoked');
+    out(JSON.stringify({ username, password }));
+  });
+}
+
+function inventoryImport(argv: string[]): void {
+  const { values, positionals } = parseFlags(argv, { 'data-dir': { type: 'string' } });
+  const file = positionals[0];
+  if (!file) throw new LucioleError('LUCIOLE_ERR_USAGE', 'inventory import needs a FILE');
+  withConfigStore(values['data-dir'], (store) => {
+    const report = importInventoryFile(store, file, 'cli');
+    out(JSON.stringify(report));
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, sub, ...rest] = argv;
+  switch (cmd) {
+    case 'demo':
+      return demo(argv.slice(1));
+    case 'serve':
+      return serve(argv.slice(1));
+    case 'broker':
+      return broker(argv.slice(1));
+    case 'edge-agent':
+      return edgeAgent(argv.slice(1));
+    case 'cabinet':
+      if (sub === 'credentials') return credentialsCommand('cabinet', rest);
+      break;
+    case 'controller':
+      if (sub === 'credentials') return credentialsCommand('controller', rest);
+      break;
+    case 'inventory':
+      if (sub === 'import') return inventoryImport(rest);
+      break;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return;
+  }
+  throw new LucioleError('LUCIOLE_ERR_USAGE', `unknown command: ${argv.join(' ')}\n\n${USAGE}`);
+}
+
