@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, levelSchema, profileSchema } from '../protocol/index.js';
+import { calendarSchema, checkCalendarProfiles, idSchema, levelSchema, profileSchema } from '../protocol/index.js';
 
 /**
  * The town's lighting plan, as technical services write it: profiles, and which profile each
@@ -14,8 +14,14 @@ export const townPlanSchema = z
     zones: z.record(idSchema, idSchema),
     /** Profile of lamps whose zone is not listed in `zones`. */
     defaultProfile: idSchema,
+    /**
+     * Additive: other profiles on some nights (policy/calendar.ts). The compiler passes each
+     * cabinet the rules for its profiles (policy/calendar.ts `restrictCalendar`).
+     */
+    calendar: calendarSchema.optional(),
   })
   .superRefine((p, ctx) => {
+    checkCalendarProfiles(p.calendar, p.profiles, ctx);
     if (!Object.hasOwn(p.profiles, p.defaultProfile)) {
       ctx.addIssue({ code: 'custom', path: ['defaultProfile'], message: `unknown profile "${p.defaultProfile}"` });
     }

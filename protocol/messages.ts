@@ -107,12 +107,26 @@ export const timeExprSchema = z
 
 export const slotSchema = z.object({ from: timeExprSchema, to: timeExprSchema, level: levelSchema });
 
+const hopsSchema = z.number().int().nonnegative().max(20);
+
 export const presenceSettingsSchema = z.object({
   level: levelSchema,
   holdS: z.number().int().nonnegative().max(86_400),
   rampUpMs: z.number().int().nonnegative().max(600_000),
   rampDownS: z.number().int().nonnegative().max(86_400),
-  propagate: z.number().int().nonnegative().max(20),
+  propagate: hopsSchema,
+  /**
+   * Additive: hops by kind of road user, so a car lights further ahead than a pedestrian.
+   * A kind not listed, or a detection of no known kind, uses `propagate`.
+   */
+  propagateByKind: z
+    .object({
+      pedestrian: hopsSchema.optional(),
+      cyclist: hopsSchema.optional(),
+      vehicle: hopsSchema.optional(),
+      unknown: hopsSchema.optional(),
+    })
+    .optional(),
 });
 
 export const profileSchema = z.object({
@@ -135,6 +149,102 @@ export const siteSchema = z.object({
   timezone: z.string().refine(isTimeZone, { message: 'unknown IANA time zone' }),
 });
 
+// ---------- calendar (additive): another profile on some nights ----------
+
+/** A day of a calendar rule: `YYYY-MM-DD` (that date only) or `--MM-DD` (every year). */
+export const CALENDAR_DATE_PATTERN = /^(\d{4}|-)-(\d{2})-(\d{2})$/;
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function isCalendarDate(s: string): boolean {
+  const m = CALENDAR_DATE_PATTERN.exec(s);
+  if (!m) return false;
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return false;
+  if (m[1] === '-' || month !== 2 || day !== 29) return true;
+  const y = Number(m[1]);
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+export const calendarDateSchema = z
+  .string()
+  .refine(isCalendarDate, { message: 'must be a real date, YYYY-MM-DD or --MM-DD' });
+
+/** Public holiday sets a gateway computes by itself: France, or France plus Alsace-Moselle's two. */
+export const holidayRegionSchema = z.enum(['FR', 'FR-57', 'FR-67', 'FR-68']);
+
+const WHEN_KINDS = ['weekdays', 'dates', 'from', 'holidays'] as const;
+
+/** Exactly one kind of condition: weekdays, dates, a from/to range, or public holidays. */
+export const calendarWhenSchema = z
+  .object({
+    /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+    weekdays: z.array(z.number().int().min(1).max(7)).min(1).max(7).optional(),
+    dates: z.array(calendarDateSchema).min(1).max(366).optional(),
+    /** Inclusive range; both ends of the same form. `--MM-DD` ranges may wrap the year end. */
+    from: calendarDateSchema.optional(),
+    to: calendarDateSchema.optional(),
+    holidays: holidayRegionSchema.optional(),
+  })
+  .superRefine((w, ctx) => {
+    const kinds = WHEN_KINDS.filter((k) => w[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'must have exactly one of weekdays, dates, from/to, holidays',
+      });
+      return;
+    }
+    if ((w.from === undefined) !== (w.to === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [w.from === undefined ? 'from' : 'to'], message: 'from and to go together' });
+      return;
+    }
+    if (w.from !== undefined && w.to !== undefined) {
+      const recurring = w.from.startsWith('--');
+      if (recurring !== w.to.startsWith('--')) {
+        ctx.addIssue({ code: 'custom', path: ['to'], message: 'from and to must both be YYYY-MM-DD or both --MM-DD' });
+      } else if (!recurring && w.from > w.to) {
+        ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+      }
+    }
+  });
+
+/**
+ * A calendar rule: on the nights `when` matches, a lamp whose own profile is a key of
+ * `profiles` follows the mapped profile instead. Rules are tried in order, per lamp.
+ */
+export const calendarRuleSchema = z.object({
+  /** For people: "Fête nationale", "Marché de Noël". */
+  name: z.string().max(128).optional(),
+  when: calendarWhenSchema,
+  profiles: z
+    .record(idSchema, idSchema)
+    .refine((m) => Object.keys(m).length > 0, { message: 'must map at least one profile' }),
+});
+
+export const calendarSchema = z.array(calendarRuleSchema).max(64);
+
+/** Adds an issue for every calendar profile (mapped from or to) that `profiles` lacks. */
+export function checkCalendarProfiles(
+  calendar: readonly CalendarRule[] | undefined,
+  profiles: Record<string, unknown>,
+  ctx: { addIssue(issue: { code: 'custom'; path: PropertyKey[]; message: string }): void },
+  path: PropertyKey[] = ['calendar'],
+): void {
+  for (const [i, rule] of (calendar ?? []).entries()) {
+    for (const [from, to] of Object.entries(rule.profiles)) {
+      if (!Object.hasOwn(profiles, from)) {
+        ctx.addIssue({ code: 'custom', path: [...path, i, 'profiles', from], message: `unknown profile "${from}"` });
+      }
+      if (!Object.hasOwn(profiles, to)) {
+        ctx.addIssue({ code: 'custom', path: [...path, i, 'profiles', from], message: `unknown profile "${to}"` });
+      }
+    }
+  }
+}
+
 export const policyLampSchema = z.object({
   profile: idSchema,
   neighbours: z.array(idSchema).max(64).optional(),
@@ -150,8 +260,11 @@ export const policySchema = z
     failsafeLevel: levelSchema,
     profiles: z.record(idSchema, profileSchema),
     lamps: z.record(idSchema, policyLampSchema),
+    /** Additive: other profiles on some nights, applied by the gateway itself. */
+    calendar: calendarSchema.optional(),
   })
   .superRefine((p, ctx) => {
+    checkCalendarProfiles(p.calendar, p.profiles, ctx);
     for (const [lampId, lamp] of Object.entries(p.lamps)) {
       if (!Object.hasOwn(p.profiles, lamp.profile)) {
         ctx.addIssue({
@@ -196,6 +309,11 @@ export const presenceCommandSchema = z.object({
    * this cabinet. Absent: the lamp's profile `propagate`, as for a local detection.
    */
   hops: z.number().int().nonnegative().max(20).optional(),
+  /**
+   * Additive: the `kind` of the original detection (pedestrian, vehicle…), for the profile's
+   * `propagateByKind` when `hops` is absent. Named apart from the command's own `kind`.
+   */
+  roadUser: presenceKindSchema.optional(),
 });
 
 export const commandSchema = z.discriminatedUnion('kind', [
@@ -252,6 +370,10 @@ export type TimeExpr = z.infer<typeof timeExprSchema>;
 export type Slot = z.infer<typeof slotSchema>;
 export type PresenceSettings = z.infer<typeof presenceSettingsSchema>;
 export type Profile = z.infer<typeof profileSchema>;
+export type CalendarDate = z.infer<typeof calendarDateSchema>;
+export type HolidayRegion = z.infer<typeof holidayRegionSchema>;
+export type CalendarWhen = z.infer<typeof calendarWhenSchema>;
+export type CalendarRule = z.infer<typeof calendarRuleSchema>;
 export type Site = z.infer<typeof siteSchema>;
 export type Policy = z.infer<typeof policySchema>;
 export type LampSelection = z.infer<typeof lampSelectionSchema>;

@@ -1,10 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
-import { nightAt } from '../../core/astro.js';
+import { nightAt, nightForDate } from '../../core/astro.js';
 import { createDimmingEngine } from './engine.js';
 import { TZ, makePolicy } from './testing/fixtures.js';
-import type { PresenceSettings, Profile, Site, Slot } from '../../protocol/index.js';
+import { policySchema } from '../../protocol/index.js';
+import type { CalendarWhen, PresenceKind, PresenceSettings, Profile, Site, Slot } from '../../protocol/index.js';
 
 /**
  * Properties of the engine over generated policies and instants spread over a year. The
@@ -207,6 +208,94 @@ describe('dimming engine properties', () => {
         expect(engine.levelAt('L1', t)).toBe(expected);
         expect(engine.mode(t)).toBe('failsafe');
       }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+/** A date of 2026 (a night's name) and a calendar condition built around it. */
+const dateArb = fc.integer({ min: 0, max: 364 }).map((d) => DateTime.fromISO('2026-01-01', { zone: 'UTC' }).plus({ days: d }).toISODate()!);
+type WhenCase = { when: CalendarWhen; holds: (date: string) => boolean };
+/** Conditions with an oracle written from the documented meaning, not from policy/calendar.ts. */
+const whenArb = (d: string): fc.Arbitrary<WhenCase> =>
+  fc.oneof(
+    fc.constant<WhenCase>({ when: { dates: [d] }, holds: (x) => x === d }),
+    fc.constant<WhenCase>({ when: { dates: [`-${d.slice(4)}`] }, holds: (x) => x.slice(5) === d.slice(5) }),
+    fc.constant<WhenCase>({
+      when: { weekdays: [DateTime.fromISO(d).weekday] },
+      holds: (x) => DateTime.fromISO(x).weekday === DateTime.fromISO(d).weekday,
+    }),
+    fc.integer({ min: 0, max: 20 }).map<WhenCase>((len) => {
+      const to = DateTime.fromISO(d).plus({ days: len }).toISODate()!;
+      return { when: { from: d, to }, holds: (x) => d <= x && x <= to };
+    }),
+  );
+
+describe('dimming engine properties: calendar and light ahead', () => {
+  it('a calendar rule wins on its date, and only there', () => {
+    fc.assert(
+      fc.property(
+        siteArb,
+        profileArb(anyExprArb),
+        profileArb(anyExprArb),
+        dateArb.chain((d) => fc.tuple(fc.constant(d), whenArb(d))),
+        fc.boolean(),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        instantArb,
+        (site, a, b, [date, c], onTheDate, where, anyT) => {
+          const engine = createDimmingEngine({ site, lampIds: LAMPS });
+          const policy = policySchema.parse({
+            ...policyFrom(site, a, b, 100),
+            // Rule 0 names only `b`, so it must never touch L1 (profile a); rule 1 maps a → b.
+            calendar: [
+              { when: c.when, profiles: { b: 'a' } },
+              { when: c.when, profiles: { a: 'b' } },
+            ],
+          });
+          engine.setPolicy(policy);
+          // Half the runs on the rule's own night, so "wins" is exercised as much as "not elsewhere".
+          const n = nightForDate(site, date);
+          const t = onTheDate ? Math.floor(n.windowStart + where * (n.windowEnd - n.windowStart)) : anyT;
+          const applies = c.holds(nightAt(site, t).date);
+          expect(engine.levelAt('L1', t)).toBe(oracle(site, applies ? b.schedule : a.schedule, t).level);
+          expect(engine.levelAt('L2', t)).toBe(oracle(site, applies ? a.schedule : b.schedule, t).level);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a detection raises exactly the lamps within the hops of its kind (relayed hops first)', () => {
+    const kindArb = fc.option(fc.constantFrom<PresenceKind>('pedestrian', 'cyclist', 'vehicle', 'unknown'), { nil: undefined });
+    const hopsArb = fc.integer({ min: 0, max: 6 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        hopsArb,
+        fc.record(
+          { pedestrian: hopsArb, cyclist: hopsArb, vehicle: hopsArb, unknown: hopsArb },
+          { requiredKeys: [] },
+        ),
+        kindArb,
+        fc.option(hopsArb, { nil: undefined }),
+        fc.nat(),
+        instantArb,
+        (n, propagate, propagateByKind, kind, hops, startSeed, day) => {
+          const ids = Array.from({ length: n }, (_, i) => `L${i + 1}`);
+          const lamps = Object.fromEntries(ids.map((id, i) => [id, { profile: 'p', neighbours: i + 1 < n ? [ids[i + 1]!] : [] }]));
+          const site: Site = { lat: 46.5, lon: 2.5, timezone: TZ };
+          const presence = { level: 100, holdS: 10, rampUpMs: 0, rampDownS: 0, propagate, propagateByKind };
+          const engine = createDimmingEngine({ site, lampIds: ids });
+          engine.setPolicy(makePolicy({ p: { schedule: [{ from: 'dusk', to: 'dawn', level: 0 }], presence } }, lamps, { site }));
+          const night = nightAt(site, day);
+          const t = Math.floor((night.dusk + night.dawn) / 2);
+          const start = startSeed % n;
+          const reach = hops ?? (kind !== undefined ? propagateByKind[kind] : undefined) ?? propagate;
+          const expected = ids.filter((_, i) => Math.abs(i - start) <= reach).sort();
+          expect(engine.presence(ids[start]!, t, hops, kind).sort()).toEqual(expected);
+          for (const [i, id] of ids.entries()) expect(engine.levelAt(id, t)).toBe(Math.abs(i - start) <= reach ? 100 : 0);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

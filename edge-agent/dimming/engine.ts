@@ -1,6 +1,7 @@
 import { nightAt } from '../../core/astro.js';
 import type { Night } from '../../core/astro.js';
-import type { AgentMode, Policy, PresenceSettings, Site } from '../../protocol/index.js';
+import type { AgentMode, Policy, PresenceKind, PresenceSettings, Site } from '../../protocol/index.js';
+import { compileCalendar } from '../../policy/calendar.js';
 import { OverrideBook } from './overrides.js';
 import { boostedLevel, buildAdjacency, envelopeAt, lampsWithinHops } from './presence.js';
 import {
@@ -15,18 +16,21 @@ import {
 import type { ActiveOverride, DimmingEngine, DimmingEngineOptions } from './types.js';
 
 /**
- * The gateway's dimming engine: policy schedule, fail-safe, presence boost and overrides, one
- * level per lamp at any instant (semantics in schedule.ts). Pure: time is always passed in.
+ * The gateway's dimming engine: policy schedule, calendar, fail-safe, presence boost and
+ * overrides, one level per lamp at any instant (semantics in schedule.ts, calendar rules in
+ * policy/calendar.ts). Pure: time is always passed in.
  *
  * levelAt runs for every lamp on every driver tick and right after each detection, so all that
- * can be is prepared in setPolicy (lamp graph, parsed slots), slots are resolved once per
- * profile and night, and per-lamp state lives in typed arrays indexed by lamp.
+ * can be is prepared in setPolicy (lamp graph, parsed slots, calendar), the calendar is looked
+ * up once per profile and night, slots are resolved once per profile and night, and per-lamp
+ * state lives in typed arrays indexed by lamp.
  */
 export function createDimmingEngine(opts: DimmingEngineOptions): DimmingEngine {
   return new PolicyDimmingEngine(opts);
 }
 
 interface ProfileState {
+  name: string;
   slots: CompiledSlot[];
   presence: PresenceSettings | null;
   /** Date of the night `resolved` was computed for. */
@@ -45,8 +49,14 @@ class PolicyDimmingEngine implements DimmingEngine {
   private policy: Policy | null = null;
   private site: Site;
   private failsafe: number;
-  /** Per lamp: its profile, or null for a fail-safe lamp. */
-  private profileOf: (ProfileState | null)[];
+  private profiles: ProfileState[] = [];
+  private profileIndex = new Map<string, number>();
+  /** Per lamp: index of its own profile in `profiles`, or -1 for a fail-safe lamp. */
+  private ownProfile: Int32Array;
+  private calendar = compileCalendar(undefined);
+  /** Per own profile: the profile followed on the night `effectiveFor` (the calendar applied). */
+  private effective: Int32Array = new Int32Array(0);
+  private effectiveFor: string | null = null;
   private adjacency: Int32Array[];
 
   /** The night last looked up: most calls fall in it, and nightAt is not free. */
@@ -71,7 +81,7 @@ class PolicyDimmingEngine implements DimmingEngine {
     this.site = this.defaultSite;
     this.failsafe = this.defaultFailsafe;
     const n = this.lampIds.length;
-    this.profileOf = new Array<ProfileState | null>(n).fill(null);
+    this.ownProfile = new Int32Array(n).fill(-1);
     this.adjacency = this.lampIds.map(() => new Int32Array(0));
     this.envT0 = new Float64Array(n).fill(NO_DETECTION);
     this.envF0 = new Float64Array(n);
@@ -83,10 +93,13 @@ class PolicyDimmingEngine implements DimmingEngine {
   setPolicy(policy: Policy | null): void {
     // Compile everything first: a schedule that does not parse throws and leaves the
     // previous policy in force.
-    const profiles = new Map<string, ProfileState>();
+    const profiles: ProfileState[] = [];
+    const profileIndex = new Map<string, number>();
     if (policy) {
       for (const [id, p] of Object.entries(policy.profiles)) {
-        profiles.set(id, {
+        profileIndex.set(id, profiles.length);
+        profiles.push({
+          name: id,
           slots: compileSchedule(p.schedule, `profiles.${id}.schedule`),
           presence: p.presence ?? null,
           resolvedFor: null,
@@ -94,13 +107,19 @@ class PolicyDimmingEngine implements DimmingEngine {
         });
       }
     }
+    const calendar = compileCalendar(policy?.calendar);
     this.policy = policy;
+    this.profiles = profiles;
+    this.profileIndex = profileIndex;
+    this.calendar = calendar;
+    this.effective = new Int32Array(profiles.length);
+    this.effectiveFor = null;
     this.site = policy ? policy.site : this.defaultSite;
     this.failsafe = policy ? clampLevel(policy.failsafeLevel) : this.defaultFailsafe;
     this.night = null;
-    this.profileOf = this.lampIds.map((id) => {
+    this.ownProfile = Int32Array.from(this.lampIds, (id) => {
       const lamp = policy && Object.hasOwn(policy.lamps, id) ? policy.lamps[id] : undefined;
-      return lamp ? (profiles.get(lamp.profile) ?? null) : null;
+      return lamp ? (profileIndex.get(lamp.profile) ?? -1) : -1;
     });
     this.adjacency = policy
       ? buildAdjacency(this.lampIds, policy.lamps)
@@ -112,12 +131,13 @@ class PolicyDimmingEngine implements DimmingEngine {
     return this.policy;
   }
 
-  presence(lampId: string, at: number, hops?: number): string[] {
+  presence(lampId: string, at: number, hops?: number, kind?: PresenceKind): string[] {
     const start = this.index.get(lampId);
     if (start === undefined) return [];
     const night = this.nightFor(at);
     if (!night) return [];
-    const propagate = hops ?? this.profileOf[start]?.presence?.propagate ?? 0;
+    const own = this.profileOn(start, night)?.presence;
+    const propagate = hops ?? (kind !== undefined ? own?.propagateByKind?.[kind] : undefined) ?? own?.propagate ?? 0;
     this.bfsStamp = this.bfsStamp >= 0xfffffffe ? 1 : this.bfsStamp + 1;
     if (this.bfsStamp === 1) this.bfsSeen.fill(0);
     const reached = lampsWithinHops(
@@ -132,7 +152,7 @@ class PolicyDimmingEngine implements DimmingEngine {
     const raised: string[] = [];
     for (let k = 0; k < reached; k++) {
       const i = this.bfsQueue[k]!;
-      const profile = this.profileOf[i];
+      const profile = this.profileOn(i, night);
       if (!profile?.presence) continue;
       if (slotIndexAt(this.resolvedFor(profile, night), at) < 0) continue;
       const t0 = this.envT0[i]!;
@@ -171,7 +191,7 @@ class PolicyDimmingEngine implements DimmingEngine {
     // No sunset/sunrise at this site (polar day or night): never leave the street dark.
     if (!night) return this.failsafe;
     const i = this.index.get(lampId);
-    const profile = i === undefined ? null : this.profileOf[i];
+    const profile = i === undefined ? null : this.profileOn(i, night);
     if (!profile) return failsafeLevelAt(night, now, this.failsafe);
     const resolved = this.resolvedFor(profile, night);
     const slot = slotIndexAt(resolved, now);
@@ -193,6 +213,19 @@ class PolicyDimmingEngine implements DimmingEngine {
       this.night = null;
     }
     return this.night;
+  }
+
+  /** The profile lamp `i` follows on `night`: its own, or the calendar's replacement. */
+  private profileOn(i: number, night: Night): ProfileState | null {
+    const own = this.ownProfile[i]!;
+    if (own < 0) return null;
+    if (this.effectiveFor !== night.date) {
+      for (let k = 0; k < this.profiles.length; k++) {
+        this.effective[k] = this.profileIndex.get(this.calendar.profileFor(this.profiles[k]!.name, night.date)) ?? k;
+      }
+      this.effectiveFor = night.date;
+    }
+    return this.profiles[this.effective[own]!]!;
   }
 
   private resolvedFor(profile: ProfileState, night: Night): ResolvedSchedule {

@@ -30,12 +30,19 @@ import type { Night } from '../../core/astro.js';
  * Level. The first listed slot that contains the instant gives the level; outside every slot
  * the lamp is off (level 0).
  *
+ * Calendar (policy/calendar.ts). On night N a lamp follows the profile the policy `calendar`
+ * gives its own profile on N's date: the first rule whose `when` matches the date and whose
+ * `profiles` map names the lamp's profile; no such rule, its own profile. Everything below
+ * (slots, presence settings) is that night's profile.
+ *
  * Fail-safe. With no policy, or for a lamp the policy does not list, the level is the
  * fail-safe level over [dusk, dawn) and 0 in daylight: `policy.failsafeLevel` when a policy is
  * set, otherwise the gateway's configured fail-safe level (default 100).
  *
  * Presence (presence.ts). A detection at lamp X raises X and every lamp within `propagate` hops
- * (X's profile, or the hop count carried by a relayed detection) through `neighbours`, links
+ * (the hop count carried by a relayed detection; else X's profile `propagateByKind` for the
+ * kind of road user detected, when it lists that kind; else X's profile `propagate`) through
+ * `neighbours`, links
  * taken both ways, lamps of other gateways ignored. Each raised lamp follows its own profile's
  * `presence` settings; a lamp whose profile has none, a fail-safe lamp, or a lamp outside every
  * slot of its schedule at that instant is not raised (a level-0 slot counts: light on demand).

@@ -1,4 +1,4 @@
-import type { AgentMode, Policy, Site } from '../../protocol/index.js';
+import type { AgentMode, Policy, PresenceKind, Site } from '../../protocol/index.js';
 
 /** A manual override held by the gateway: always with an end. */
 export interface ActiveOverride {
@@ -21,9 +21,10 @@ export interface DimmingEngine {
   getPolicy(): Policy | null;
   /**
    * A detection at `lampId` (local sensor, or relayed by the controller with `hops` left).
-   * Returns the ids of the lamps it raised (empty outside the night slots).
+   * `kind` (the road user detected) picks the profile's `propagateByKind` hops when `hops` is
+   * absent. Returns the ids of the lamps it raised (empty outside the night slots).
    */
-  presence(lampId: string, at: number, hops?: number): string[];
+  presence(lampId: string, at: number, hops?: number, kind?: PresenceKind): string[];
   setOverride(o: ActiveOverride): void;
   clearOverrides(lamps: 'all' | string[]): void;
   /** Overrides still active at `now` (expired ones are dropped). */
