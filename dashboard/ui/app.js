@@ -7,7 +7,7 @@ import { renderAlerts, renderCabinets, renderEnergy } from './panels.js';
 
 const ENERGY_REFRESH_MS = 5_000;
 const HEALTH_REFRESH_MS = 5_000;
-const RESYNC_MS = 30_000;
+const RESYNC_MS = 10_000;
 
 /**
  * @template {Element} [T=HTMLElement]
