@@ -14,6 +14,14 @@ function isReservedOrInvalid(topic: string): boolean {
   return topic.length === 0 || topic.startsWith('$') || topic.includes('\u0000');
 }
 
+/**
+ * MQTT-1.5.3-1/2: a topic or filter with U+0000 or ill-formed UTF-8 must close the connection. The
+ * packet parser decodes ill-formed UTF-8 to U+FFFD, which no Luciole topic contains either.
+ */
+export function isIllFormedText(s: string): boolean {
+  return s.includes('\u0000') || s.includes('\uFFFD');
+}
+
 function hasWildcard(s: string): boolean {
   return s.includes('+') || s.includes('#');
 }

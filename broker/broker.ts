@@ -3,18 +3,26 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { LucioleError } from '../core/errors.js';
 import { RateLimitedLog, type Logger } from '../core/log.js';
 import { MAX_PAYLOAD_BYTES } from '../protocol/index.js';
-import { canPublish, canSubscribe } from './acl.js';
+import { canPublish, canSubscribe, isIllFormedText } from './acl.js';
+import { checkClientCertificate } from './client-cert.js';
 import type { CredentialStore } from './credentials.js';
-import type { Identity } from './identity.js';
+import type { Identity, Role } from './identity.js';
+import { FailedLoginLimiter, type FailedLoginLimitOptions } from './login-limiter.js';
+import { guardPreConnect } from './pre-connect-guard.js';
+import { purgeSession, type SessionPersistence } from './session-purge.js';
 
 export interface BrokerTlsOptions {
   cert: string | Buffer;
   key: string | Buffer;
-  /** CA that client certificates must chain to, when `requestCert` is set. */
+  /** CA that client certificates must chain to; required with `requestCert`. */
   ca?: string | Buffer | Array<string | Buffer>;
-  /** Ask for a client certificate and refuse the handshake without a valid one. */
+  /**
+   * Mutual TLS: ask for a client certificate and refuse the handshake without one that chains to
+   * `ca` and is within its validity dates; then its subject CN must equal the MQTT username.
+   */
   requestCert?: boolean;
 }
 
@@ -29,8 +37,18 @@ export interface BrokerOptions {
   maxTopicLevels?: number;
   /** A client whose socket does not drain within this many ms is disconnected. */
   drainTimeout?: number;
-  /** A socket that sends no CONNECT within this many ms is closed. */
+  /** A socket that sends no CONNECT within this many ms is closed (also bounds a TLS handshake). */
   connectTimeoutMs?: number;
+  /**
+   * A connection that sends more than this many bytes before its CONNECT is accepted is closed.
+   * Default 64 KiB; 0 turns the cap off (only to measure what it prevents). A client must wait for
+   * CONNACK before sending more than this (MQTT.js and the edge agent do).
+   */
+  preConnectByteCap?: number;
+  /** Failed logins allowed per remote address (IPv6: per /64) and window; false: no limit. */
+  failedLoginLimit?: FailedLoginLimitOptions | false;
+  /** Wall clock in ms for the login limiter and log rate limiting. Default Date.now. */
+  now?: () => number;
   /**
    * A cabinet must connect with the client id `edge-<cabinetId>` (PROTOCOL.md). On by default:
    * aedes closes the older of two connections with one client id, so an unbound cabinet could
@@ -43,6 +61,12 @@ export interface BrokerStats {
   authFailures: number;
   refusedPublishes: number;
   refusedSubscriptions: number;
+  /** Logins refused without a credential check because their address failed too often. */
+  rateLimitedLogins: number;
+  /** Connections closed for sending more than `preConnectByteCap` before being accepted. */
+  preConnectOverflows: number;
+  /** TLS handshakes failed, or client certificates refused (mutual TLS). */
+  tlsRefused: number;
 }
 
 export interface RunningBroker {
@@ -54,6 +78,13 @@ export interface RunningBroker {
   connectedClients(): string[];
   /** Closes every connection of `username` (after a revoke: its secret no longer lets it back). */
   disconnect(username: string): void;
+  /**
+   * Revokes the account's secret in the CredentialStore, closes its connections and forgets its
+   * persisted session (offline subscriptions and queued messages), so nothing queued before the
+   * revocation is served after a re-issue. Resolves once done; false when there was no active
+   * secret (the connections and session are cleared all the same).
+   */
+  revokeCabinet(username: string): Promise<boolean>;
   stats(): BrokerStats;
   close(): Promise<void>;
 }
@@ -69,6 +100,9 @@ const DEFAULT_MAX_TOPIC_LEVELS = 8;
 // still freeing a frozen client's buffers.
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_PRE_CONNECT_BYTE_CAP = 64 * 1024;
+/** Client ids remembered per account, to clear their sessions on revocation. */
+const MAX_CLIENT_IDS_PER_ACCOUNT = 8;
 const LOG_INTERVAL_MS = 10_000;
 
 /** Marks a packet the ACL refused; the `publish` wrapper drops it. */
@@ -101,9 +135,33 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const log = opts.logger;
   const host = opts.host ?? '127.0.0.1';
   const bindClientId = opts.bindCabinetClientId ?? true;
-  const limited = new RateLimitedLog(log, LOG_INTERVAL_MS, Date.now);
-  const counters: BrokerStats = { authFailures: 0, refusedPublishes: 0, refusedSubscriptions: 0 };
+  const now = opts.now ?? Date.now;
+  const requireCert = opts.tls?.requestCert === true;
+  if (requireCert && opts.tls?.ca === undefined) {
+    // Without a CA node would accept any certificate from the public roots: anyone could get one.
+    throw new LucioleError('LUCIOLE_ERR_CONFIG_INSECURE', 'tls.requestCert needs tls.ca', 'tls.ca');
+  }
+  const preConnectCap = opts.preConnectByteCap ?? DEFAULT_PRE_CONNECT_BYTE_CAP;
+  const loginLimiter = opts.failedLoginLimit === false ? null : new FailedLoginLimiter(opts.failedLoginLimit ?? {});
+  const limited = new RateLimitedLog(log, LOG_INTERVAL_MS, now);
+  const counters: BrokerStats = {
+    authFailures: 0,
+    refusedPublishes: 0,
+    refusedSubscriptions: 0,
+    rateLimitedLogins: 0,
+    preConnectOverflows: 0,
+    tlsRefused: 0,
+  };
   const identities = new WeakMap<Client, Identity>();
+  const remoteAddresses = new WeakMap<Client, string>();
+  const preConnectReleases = new WeakMap<Client, () => void>();
+  /**
+   * Revocations per username since start; a client authenticated before the latest one is closed
+   * when it becomes ready (it may be between its credential check and CONNACK during a revoke).
+   */
+  const revocations = new Map<string, number>();
+  const authEpoch = new WeakMap<Client, number>();
+  const clientIdsOf = new Map<string, Set<string>>();
   /** What CONNECT said before aedes normalised it (an empty id becomes `aedes_<uuid>`). */
   const connectInfo = new WeakMap<Client, { clientId: string; willTopic: string | null }>();
   const byUsername = new Map<string, Set<Client>>();
@@ -127,6 +185,16 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     done(authError(returnCode, reason), false);
   };
 
+  /** A database error here only loses the shortcut: the address stays refused. */
+  const cachedRole = (username: string, secret: string): Role | null => {
+    try {
+      return opts.credentials.cachedRole(username, secret);
+    } catch (err) {
+      log.error({ err, username }, 'credential cache lookup failed');
+      return null;
+    }
+  };
+
   const aedesOpts: AedesOptions = {
     maxTopicLevels: opts.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS,
     drainTimeout: opts.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS,
@@ -144,20 +212,47 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (!username || !password || password.length === 0) {
         return refuseAuth(client, username, NOT_AUTHORIZED, 'anonymous connection', done);
       }
-      opts.credentials.verify(username, password.toString('utf8')).then(
+      const secret = password.toString('utf8');
+      const address = remoteAddresses.get(client) ?? 'unknown';
+
+      const accept = (role: Role): void => {
+        const identity: Identity = { username, role };
+        if (role === 'cabinet' && bindClientId && info.clientId !== `edge-${username}`) {
+          return refuseAuth(client, username, IDENTIFIER_REJECTED, 'cabinet client id must be edge-<cabinetId>', done);
+        }
+        // aedes checks a will only when it fires; refusing it here tells the gateway at once
+        // and keeps it out of the will store.
+        if (info.willTopic !== null && !canPublish(identity, info.willTopic)) {
+          return refuseAuth(client, username, NOT_AUTHORIZED, 'last will topic not allowed', done);
+        }
+        identities.set(client, identity);
+        authEpoch.set(client, revocations.get(username) ?? 0);
+        done(null, true);
+      };
+
+      // Checked before any scrypt work: refusing a limited address must cost next to nothing.
+      let knownRole: Role | null = null;
+      if (loginLimiter?.isLimited(address, now())) {
+        knownRole = cachedRole(username, secret);
+        if (knownRole === null) {
+          counters.rateLimitedLogins++;
+          return refuseAuth(client, username, NOT_AUTHORIZED, 'too many failed logins from this address', done);
+        }
+      }
+      const cert = checkClientCertificate(client.conn, username, requireCert);
+      if (!cert.ok) {
+        loginLimiter?.recordFailure(address, now());
+        return refuseAuth(client, username, NOT_AUTHORIZED, cert.reason, done);
+      }
+      if (knownRole !== null) return accept(knownRole);
+
+      opts.credentials.verify(username, secret).then(
         (role) => {
-          if (role === null) return refuseAuth(client, username, BAD_USERNAME_OR_PASSWORD, 'bad username or password', done);
-          const identity: Identity = { username, role };
-          if (role === 'cabinet' && bindClientId && info.clientId !== `edge-${username}`) {
-            return refuseAuth(client, username, IDENTIFIER_REJECTED, 'cabinet client id must be edge-<cabinetId>', done);
+          if (role === null) {
+            loginLimiter?.recordFailure(address, now());
+            return refuseAuth(client, username, BAD_USERNAME_OR_PASSWORD, 'bad username or password', done);
           }
-          // aedes checks a will only when it fires; refusing it here tells the gateway at once
-          // and keeps it out of the will store.
-          if (info.willTopic !== null && !canPublish(identity, info.willTopic)) {
-            return refuseAuth(client, username, NOT_AUTHORIZED, 'last will topic not allowed', done);
-          }
-          identities.set(client, identity);
-          done(null, true);
+          accept(role);
         },
         (err: unknown) => {
           log.error({ err, username }, 'credential check failed');
@@ -172,6 +267,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (packet.topic.startsWith('$SYS/')) {
         counters.refusedPublishes++;
         return callback(new Error('$SYS/ topic is reserved'));
+      }
+      if (isIllFormedText(packet.topic)) {
+        counters.refusedPublishes++;
+        return callback(new Error('topic with U+0000 or ill-formed UTF-8'));
       }
       // A null client is a will aedes found in its store after a restart; it was checked at connect.
       if (client === null) return callback(null);
@@ -194,6 +293,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
     authorizeSubscribe(client, sub, callback) {
       const identity = identities.get(client);
+      if (isIllFormedText(sub.topic)) {
+        counters.refusedSubscriptions++;
+        return callback(new Error('filter with U+0000 or ill-formed UTF-8'), null);
+      }
       if (identity && canSubscribe(identity, sub.topic)) return callback(null, sub);
       counters.refusedSubscriptions++;
       limited.warn(
@@ -222,8 +325,18 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   };
 
   aedes.on('clientReady', (client) => {
+    preConnectReleases.get(client)?.();
+    preConnectReleases.delete(client);
     const identity = identities.get(client);
     if (!identity || client.closed) return;
+    if ((revocations.get(identity.username) ?? 0) !== authEpoch.get(client)) {
+      log.info({ username: identity.username, clientId: client.id }, 'mqtt client revoked while connecting: closed');
+      client.close();
+      return;
+    }
+    let ids = clientIdsOf.get(identity.username);
+    if (!ids) clientIdsOf.set(identity.username, (ids = new Set()));
+    if (ids.size < MAX_CLIENT_IDS_PER_ACCOUNT) ids.add(client.id);
     let set = byUsername.get(identity.username);
     if (!set) byUsername.set(identity.username, (set = new Set()));
     set.add(client);
@@ -247,23 +360,57 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   (aedes as EventEmitter).on('error', (err: Error) => log.error({ err }, 'mqtt broker error'));
 
   const handle = (socket: net.Socket): void => {
-    aedes.handle(socket);
+    const client = aedes.handle(socket);
+    const remote = socket.remoteAddress ?? 'unknown';
+    remoteAddresses.set(client, remote);
+    if (preConnectCap > 0) {
+      const release = guardPreConnect(socket, preConnectCap, (bytes) => {
+        counters.preConnectOverflows++;
+        limited.warn('preconnect', { remote, bytes, cap: preConnectCap }, 'mqtt connection closed: too many bytes before CONNECT');
+      });
+      preConnectReleases.set(client, release);
+    }
   };
 
   let server: net.Server;
   if (opts.tls) {
+    const tlsFailure = (remote: string | undefined, code: string | null, message: string): void => {
+      counters.tlsRefused++;
+      // Keyed by error code (a short fixed list): an expired certificate must not hide a foreign one.
+      limited.warn(`tls:${code ?? '?'}`, { remote: remote ?? null, code, err: message }, 'tls handshake failed');
+    };
     const tlsServer = tls.createServer({
       cert: opts.tls.cert,
       key: opts.tls.key,
       ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}),
-      requestCert: opts.tls.requestCert ?? false,
-      rejectUnauthorized: opts.tls.requestCert ?? false,
+      requestCert: requireCert,
+      // Verified below instead of by OpenSSL: same refusal before any MQTT byte is read, but with
+      // its reason (a TLS 1.3 handshake failed by OpenSSL reports only "socket hang up").
+      rejectUnauthorized: false,
       // A socket that never finishes its handshake is bounded like one that never sends CONNECT.
       handshakeTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     });
-    tlsServer.on('secureConnection', handle);
+    tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (requireCert && !socket.authorized) {
+        // node gives the OpenSSL code as a string at runtime, though typed Error.
+        const reason: unknown = socket.authorizationError;
+        const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+        const code = !presented
+          ? 'NO_CLIENT_CERTIFICATE'
+          : typeof reason === 'string'
+            ? reason
+            : reason instanceof Error
+              ? ((reason as { code?: string }).code ?? reason.message)
+              : 'UNVERIFIED';
+        tlsFailure(socket.remoteAddress, code, 'client certificate refused');
+        socket.destroy();
+        return;
+      }
+      handle(socket);
+    });
     tlsServer.on('tlsClientError', (err, socket) => {
-      limited.warn('tls', { remote: socket.remoteAddress ?? null, err: err.message }, 'tls handshake failed');
+      const code = (err as { code?: unknown }).code;
+      tlsFailure(socket.remoteAddress, typeof code === 'string' ? code : null, err.message);
       socket.destroy();
     });
     server = tlsServer;
@@ -309,6 +456,33 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (!set) return;
       for (const client of [...set]) client.close();
       log.info({ username }, 'mqtt client disconnected by the broker');
+    },
+    async revokeCabinet(username) {
+      // Revoked first, so that none of the closed connections can log back in meanwhile.
+      const revoked = opts.credentials.revoke(username);
+      revocations.set(username, (revocations.get(username) ?? 0) + 1);
+      const open = [...(byUsername.get(username) ?? [])];
+      await Promise.all(open.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
+      // Its will fired on that close: the controller sees it offline. Queued messages are dropped
+      // because they were addressed to the revoked holder of the secret (a command issued for it,
+      // a receipt of its telemetry) and a re-issued secret means a new holder. Retained messages on
+      // its down topics (its policy) are kept: they are served only to a client the ACL lets
+      // subscribe there, which takes a current secret of this cabinet, and a replacement gateway
+      // needs its policy at once to light its street; deleting it would leave it on fail-safe until
+      // the controller republishes.
+      const ids = new Set([`edge-${username}`, ...(clientIdsOf.get(username) ?? [])]);
+      clientIdsOf.delete(username);
+      const internals = aedes as unknown as { persistence: SessionPersistence; clients: Record<string, Client | undefined> };
+      const persistence = internals.persistence;
+      let dropped = 0;
+      for (const id of ids) {
+        const holder = internals.clients[id];
+        // Another account's live session under that id (possible only without client id binding).
+        if (holder && !holder.closed && identities.get(holder)?.username !== username) continue;
+        dropped += await purgeSession(persistence, id, aedes.id);
+      }
+      log.info({ username, revoked, closed: open.length, droppedQueued: dropped }, 'mqtt account revoked');
+      return revoked;
     },
     stats: () => ({ ...counters }),
     close() {

@@ -173,7 +173,7 @@ export class CredentialStore {
     const row = parsed.data;
     if (row.revoked_at !== null) return null;
 
-    const key = `${row.username}\u0000${row.generation}\u0000${createHash('sha256').update(password).digest('base64')}`;
+    const key = cacheKey(row.username, row.generation, password);
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.cache.delete(key);
@@ -198,6 +198,17 @@ export class CredentialStore {
     return row.role;
   }
 
+  /**
+   * The role of `username` if `password` is its current secret and was verified recently (it is in
+   * the cache), else null. Never runs scrypt: the broker uses it to let a known gateway in while
+   * its address is refused for failed logins (cabinets behind one carrier NAT share an address).
+   */
+  cachedRole(username: string, password: string): Role | null {
+    const parsed = rowSchema.safeParse(this.statements().get.get(username));
+    if (!parsed.success || parsed.data.revoked_at !== null) return null;
+    return this.cache.get(cacheKey(parsed.data.username, parsed.data.generation, password)) ?? null;
+  }
+
   list(): CredentialInfo[] {
     return this.statements()
       .list.all()
@@ -212,6 +223,10 @@ export class CredentialStore {
         };
       });
   }
+}
+
+function cacheKey(username: string, generation: number, password: string): string {
+  return `${username}\u0000${generation}\u0000${createHash('sha256').update(password).digest('base64')}`;
 }
 
 function safeJson(s: string): unknown {

@@ -8,6 +8,7 @@ export {
   type ScryptParams,
 } from './credentials.js';
 export { roleSchema, type Identity, type Role } from './identity.js';
+export { addressKey, FailedLoginLimiter, failedLoginLimitSchema, type FailedLoginLimitOptions } from './login-limiter.js';
 export {
   startBroker,
   type BrokerOptions,

@@ -26,7 +26,14 @@ export async function startFixture(extra: Partial<BrokerOptions> = {}): Promise<
   const db = new Database(path.join(dir, 'config.db'));
   const credentials = new CredentialStore(db);
   credentials.init();
-  const broker = await startBroker({ port: 0, credentials, logger: silentLogger(), ...extra });
+  let broker: RunningBroker;
+  try {
+    broker = await startBroker({ port: 0, credentials, logger: silentLogger(), ...extra });
+  } catch (err) {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const clients: MqttClient[] = [];
 
   const connect = async (username: string | undefined, password: string | undefined, opts: IClientOptions = {}) => {
