@@ -12,6 +12,7 @@ import { loadEdgeConfig } from '../edge-agent/config.js';
 import { buildSimulatedEdgeAgent } from '../edge-agent/compose.js';
 import { parseConfig, parseFlags, portSchema } from './args.js';
 import { SERVE_ENV, serveConfigSchema, withEnv } from './serve-config.js';
+import { TELEMETRY_ENV, telemetryConfigSchema } from '../controller/telemetry/telemetry-config.js';
 import { CONTROLLER_USERNAME, configDbPath, importInventoryFile, startServer } from './server.js';
 import { DEFAULT_SPEED, startDemo } from './demo.js';
 import { z } from 'zod';
@@ -22,6 +23,8 @@ Usage:
   luciole demo [--speed N] [--http-port N] [--mqtt-port N] [--data-dir DIR] [--history-nights N] [--traffic X]
   luciole serve --data-dir DIR [--mqtt-port N] [--http-port N] [--host H] [--inventory FILE]
                 [--broker-url URL] [--tls-cert FILE --tls-key FILE]
+                [--telemetry sqlite|influxdb1|influxdb2 --influx-url URL --influx-db DB
+                 --influx-username U --influx-org ORG --influx-bucket B]
   luciole broker --data-dir DIR [--mqtt-port N] [--host H] [--tls-cert FILE --tls-key FILE]
   luciole edge-agent --config FILE
   luciole cabinet credentials CABINET_ID --data-dir DIR
@@ -29,7 +32,9 @@ Usage:
   luciole inventory import FILE --data-dir DIR
 
 Environment: LUCIOLE_ADMIN_TOKEN, LUCIOLE_DATA_DIR, LUCIOLE_MQTT_PORT, LUCIOLE_HTTP_PORT, LUCIOLE_HOST,
-LUCIOLE_BROKER_URL, LUCIOLE_CONTROLLER_PASSWORD, LUCIOLE_LOG_LEVEL.
+LUCIOLE_BROKER_URL, LUCIOLE_CONTROLLER_PASSWORD, LUCIOLE_LOG_LEVEL, LUCIOLE_TELEMETRY,
+LUCIOLE_INFLUX_URL, LUCIOLE_INFLUX_DB, LUCIOLE_INFLUX_USERNAME, LUCIOLE_INFLUX_PASSWORD, LUCIOLE_INFLUX_TOKEN,
+LUCIOLE_INFLUX_ORG, LUCIOLE_INFLUX_BUCKET.
 `;
 
 const out = (line = '') => process.stdout.write(line + '\n');
@@ -113,7 +118,30 @@ async function serve(argv: string[]): Promise<void> {
     'broker-url': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    telemetry: { type: 'string' },
+    'influx-url': { type: 'string' },
+    'influx-db': { type: 'string' },
+    'influx-username': { type: 'string' },
+    'influx-org': { type: 'string' },
+    'influx-bucket': { type: 'string' },
   });
+  // InfluxDB secrets (password, token) come from the environment only: never on a command line.
+  const telemetry = parseConfig(
+    telemetryConfigSchema,
+    withEnv(
+      {
+        telemetry: values.telemetry,
+        influxUrl: values['influx-url'],
+        influxDb: values['influx-db'],
+        influxUsername: values['influx-username'],
+        influxOrg: values['influx-org'],
+        influxBucket: values['influx-bucket'],
+      },
+      process.env,
+      TELEMETRY_ENV,
+    ),
+    'telemetry',
+  );
   const input = withEnv(
     {
       dataDir: values['data-dir'],
@@ -138,7 +166,7 @@ async function serve(argv: string[]): Promise<void> {
   })) {
     if (v !== undefined) (input as Record<string, unknown>)[k] = v;
   }
-  const cfg = parseConfig(serveConfigSchema, input, 'serve');
+  const cfg = parseConfig(serveConfigSchema, { ...input, telemetry }, 'serve');
   const logger = createLogger();
   const server = await startServer(cfg, { clock: systemClock(), logger });
   onShutdown(server.stop, logger);

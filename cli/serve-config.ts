@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { portSchema } from './args.js';
+import { telemetryConfigSchema } from '../controller/telemetry/telemetry-config.js';
 
 /**
  * Config of `luciole serve` (broker, controller and dashboard in one process). Flags, then
@@ -23,6 +24,8 @@ export const serveConfigSchema = z
       .min(16, { message: 'LUCIOLE_ADMIN_TOKEN must be at least 16 characters' })
       .optional(),
     periodS: z.coerce.number().int().positive().default(60),
+    /** Where telemetry goes: the embedded SQLite store by default, or InfluxDB 1.x / 2.x. */
+    telemetry: telemetryConfigSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {

@@ -8,7 +8,8 @@ import { LucioleError } from '../core/errors.js';
 import { CredentialStore } from '../broker/credentials.js';
 import { startBroker, type RunningBroker } from '../broker/broker.js';
 import { openConfigStore } from '../controller/config-store.js';
-import { SqliteTelemetryStore } from '../controller/sqlite-telemetry-store.js';
+import { createTelemetryStore } from '../controller/telemetry/store-factory.js';
+import { telemetryConfigSchema } from '../controller/telemetry/telemetry-config.js';
 import { Controller } from '../controller/controller.js';
 import type { ConfigStore, TelemetryStore } from '../controller/stores.js';
 import { buildApp } from '../dashboard/app.js';
@@ -91,7 +92,12 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       brokerUrl = broker.url;
     }
 
-    const telemetryStore = new SqliteTelemetryStore({ file: join(cfg.dataDir, 'telemetry.db') });
+    const telemetryStore = createTelemetryStore(cfg.telemetry ?? telemetryConfigSchema.parse({}), {
+      dataDir: cfg.dataDir,
+      clock,
+      logger,
+      lampZones: new Map(configStore.lamps().map((l) => [l.id, l.zone])),
+    });
     await telemetryStore.open();
     cleanups.push(() => telemetryStore.close());
 
@@ -111,7 +117,12 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
 
     const adminTokenGenerated = !cfg.adminToken;
     const adminToken = cfg.adminToken ?? randomBytes(24).toString('base64url');
-    const app = await buildApp({ controller, adminToken, logger: logger.child({ part: 'http' }) });
+    const app = await buildApp({
+      controller,
+      adminToken,
+      logger: logger.child({ part: 'http' }),
+      integrations: { inventory: configStore, onInventoryChanged: () => controller.reloadInventory() },
+    });
     await app.listen({ port: cfg.httpPort, host: cfg.host });
     cleanups.push(() => app.close());
     const address = app.server.address();

@@ -2,8 +2,9 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { LucioleError } from '../core/errors.js';
 import { policyRefSchema, siteSchema, type PolicyRef, type Site } from '../protocol/index.js';
-import { parseInventory } from './inventory.js';
-import { lampRecordSchema, type LampRecord } from './inventory-schema.js';
+import { parseInventoryWithDetails } from './import/geojson-inventory.js';
+import { lampDetailsSchema, lampRecordSchema, type LampDetails, type LampRecord } from './inventory-schema.js';
+import { overrideRecordSchema } from './overrides.js';
 import { planVersionSchema, townPlanSchema, type PlanVersion, type TownPlan } from './plan.js';
 import type {
   AuditEntry,
@@ -13,6 +14,7 @@ import type {
   ImportReport,
 } from './stores.js';
 import { alertViewSchema, type AlertView } from './views.js';
+import { lampGroupSchema, zoneMetaSchema } from './zones.js';
 
 /**
  * The controller's configuration in one SQLite file: inventory, plan versions, what policy each
@@ -22,6 +24,24 @@ import { alertViewSchema, type AlertView } from './views.js';
  * Inventory re-imports update and add lamps but never remove one absent from the new file:
  * removing a lamp (and what refers to it: alerts, history) is a deliberate, later feature.
  */
+
+/**
+ * Inventory writes beyond the GeoJSON import of `ConfigStore`: already-parsed lamp records (the
+ * CSV import) and the art. 5 details of one lamp.
+ */
+export interface InventoryWriter {
+  /**
+   * Imports validated lamp records in one transaction, with the same rules as `importInventory`
+   * (add and update, never remove; a detail left undefined keeps its stored value). Records are
+   * checked whole first: an invalid one or a duplicate id throws LUCIOLE_ERR_INVENTORY_INVALID and
+   * nothing is written.
+   */
+  importLamps(lamps: readonly LampRecord[], actor: string): ImportReport;
+  /** Sets the given details of one lamp (`null` clears one). Throws LUCIOLE_ERR_LAMP_NOT_FOUND. */
+  updateLampDetails(id: string, patch: LampDetails, actor: string): LampRecord;
+}
+
+export type SqliteConfigStore = ConfigStore & InventoryWriter;
 
 export interface ConfigStoreOptions {
   /** Time source for created_at / audit timestamps. Default Date.now. */
@@ -84,6 +104,39 @@ const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // arrêté du 27 décembre 2018, art. 5: per-installation data, unknown (NULL) until given.
+  `
+  ALTER TABLE lamps ADD COLUMN lamp_type TEXT;
+  ALTER TABLE lamps ADD COLUMN upward_light_ratio_pct REAL;
+  ALTER TABLE lamps ADD COLUMN cie_flux_code3_pct REAL;
+  ALTER TABLE lamps ADD COLUMN colour_temperature_k REAL;
+  ALTER TABLE lamps ADD COLUMN max_power_w REAL;
+  ALTER TABLE lamps ADD COLUMN nominal_flux_lm REAL;
+  ALTER TABLE lamps ADD COLUMN installed_on TEXT;
+  `,
+  // Policies (issue 3): zone metadata, groups of lamps, overrides, a note per plan version.
+  // IF NOT EXISTS: a database stepped back to an older version number re-runs this safely.
+  `
+  CREATE TABLE IF NOT EXISTS zones (
+    name TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS lamp_groups (
+    id TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS overrides (
+    id TEXT PRIMARY KEY,
+    until INTEGER NOT NULL,
+    cleared_at INTEGER,
+    json TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS overrides_until ON overrides(until);
+  CREATE TABLE IF NOT EXISTS plan_notes (
+    version INTEGER PRIMARY KEY,
+    note TEXT NOT NULL
+  );
+  `,
 ];
 
 function migrate(db: Database.Database): void {
@@ -111,10 +164,30 @@ interface LampRow {
   nominal_power_w: number;
   baseline_power_w: number | null;
   neighbours: string;
+  lamp_type: string | null;
+  upward_light_ratio_pct: number | null;
+  cie_flux_code3_pct: number | null;
+  colour_temperature_k: number | null;
+  max_power_w: number | null;
+  nominal_flux_lm: number | null;
+  installed_on: string | null;
 }
 
-function lampToRow(l: LampRecord): LampRow {
-  return {
+/** Each art. 5 detail and its column. */
+const DETAIL_COLUMNS = {
+  lampType: 'lamp_type',
+  upwardLightRatioPct: 'upward_light_ratio_pct',
+  cieFluxCode3Pct: 'cie_flux_code3_pct',
+  colourTemperatureK: 'colour_temperature_k',
+  maxPowerW: 'max_power_w',
+  nominalFluxLm: 'nominal_flux_lm',
+  installedOn: 'installed_on',
+} as const satisfies Record<keyof LampDetails, keyof LampRow>;
+const DETAIL_ENTRIES = Object.entries(DETAIL_COLUMNS) as Array<[keyof LampDetails, (typeof DETAIL_COLUMNS)[keyof LampDetails]]>;
+
+/** A detail left undefined keeps `old`'s value (none for a new lamp): imports never erase by omission. */
+function lampToRow(l: LampRecord, old?: LampRow): LampRow {
+  const row = {
     id: l.id,
     cabinet_id: l.cabinetId,
     zone: l.zone,
@@ -123,11 +196,17 @@ function lampToRow(l: LampRecord): LampRow {
     nominal_power_w: l.nominalPowerW,
     baseline_power_w: l.baselinePowerW,
     neighbours: JSON.stringify(l.neighbours),
-  };
+  } as LampRow;
+  const target = row as unknown as Record<string, unknown>;
+  for (const [key, column] of DETAIL_ENTRIES) {
+    const value = l[key];
+    target[column] = value === undefined ? (old?.[column] ?? null) : value;
+  }
+  return row;
 }
 
 function rowToLamp(r: LampRow): LampRecord {
-  return lampRecordSchema.parse({
+  const lamp: Record<string, unknown> = {
     id: r.id,
     cabinetId: r.cabinet_id,
     zone: r.zone,
@@ -136,7 +215,12 @@ function rowToLamp(r: LampRow): LampRecord {
     nominalPowerW: r.nominal_power_w,
     baselinePowerW: r.baseline_power_w,
     neighbours: JSON.parse(r.neighbours) as unknown,
-  });
+  };
+  // Unknown details are left out rather than null, so records read back equal the ones imported.
+  for (const [key, column] of DETAIL_ENTRIES) {
+    if (r[column] !== null) lamp[key] = r[column];
+  }
+  return lampRecordSchema.parse(lamp);
 }
 
 function sameRow(a: LampRow, b: LampRow): boolean {
@@ -147,7 +231,8 @@ function sameRow(a: LampRow, b: LampRow): boolean {
     a.lon === b.lon &&
     a.nominal_power_w === b.nominal_power_w &&
     a.baseline_power_w === b.baseline_power_w &&
-    a.neighbours === b.neighbours
+    a.neighbours === b.neighbours &&
+    DETAIL_ENTRIES.every(([, column]) => a[column] === b[column])
   );
 }
 
@@ -155,7 +240,7 @@ function ref(id: string | null, version: number | null): PolicyRef | null {
   return id === null || version === null ? null : policyRefSchema.parse({ id, version });
 }
 
-export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): ConfigStore {
+export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): SqliteConfigStore {
   const now = opts.now ?? Date.now;
   const db = new Database(file);
   try {
@@ -171,13 +256,19 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Co
 
   const st = {
     allLamps: db.prepare<[], LampRow>('SELECT * FROM lamps ORDER BY id'),
+    oneLamp: db.prepare<[string], LampRow>('SELECT * FROM lamps WHERE id = ?'),
     insertLamp: db.prepare<[LampRow]>(
-      `INSERT INTO lamps (id, cabinet_id, zone, lat, lon, nominal_power_w, baseline_power_w, neighbours)
-       VALUES (@id, @cabinet_id, @zone, @lat, @lon, @nominal_power_w, @baseline_power_w, @neighbours)`,
+      `INSERT INTO lamps (id, cabinet_id, zone, lat, lon, nominal_power_w, baseline_power_w, neighbours,
+         lamp_type, upward_light_ratio_pct, cie_flux_code3_pct, colour_temperature_k, max_power_w, nominal_flux_lm, installed_on)
+       VALUES (@id, @cabinet_id, @zone, @lat, @lon, @nominal_power_w, @baseline_power_w, @neighbours,
+         @lamp_type, @upward_light_ratio_pct, @cie_flux_code3_pct, @colour_temperature_k, @max_power_w, @nominal_flux_lm, @installed_on)`,
     ),
     updateLamp: db.prepare<[LampRow]>(
       `UPDATE lamps SET cabinet_id = @cabinet_id, zone = @zone, lat = @lat, lon = @lon,
-         nominal_power_w = @nominal_power_w, baseline_power_w = @baseline_power_w, neighbours = @neighbours
+         nominal_power_w = @nominal_power_w, baseline_power_w = @baseline_power_w, neighbours = @neighbours,
+         lamp_type = @lamp_type, upward_light_ratio_pct = @upward_light_ratio_pct, cie_flux_code3_pct = @cie_flux_code3_pct,
+         colour_temperature_k = @colour_temperature_k, max_power_w = @max_power_w, nominal_flux_lm = @nominal_flux_lm,
+         installed_on = @installed_on
        WHERE id = @id`,
     ),
     cabinets: db.prepare<[], { id: string; lat: number; lon: number; lamps: number }>(
@@ -193,8 +284,29 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Co
     insertPlan: db.prepare<[number, string, string, number, string]>(
       'INSERT INTO plan_versions (version, plan_id, author, created_at, json) VALUES (?, ?, ?, ?, ?)',
     ),
-    currentPlan: db.prepare<[], PlanRow>('SELECT * FROM plan_versions ORDER BY version DESC LIMIT 1'),
-    allPlans: db.prepare<[], PlanRow>('SELECT * FROM plan_versions ORDER BY version DESC'),
+    currentPlan: db.prepare<[], PlanRow>(
+      'SELECT p.*, n.note FROM plan_versions p LEFT JOIN plan_notes n USING (version) ORDER BY version DESC LIMIT 1',
+    ),
+    allPlans: db.prepare<[], PlanRow>('SELECT p.*, n.note FROM plan_versions p LEFT JOIN plan_notes n USING (version) ORDER BY version DESC'),
+    onePlan: db.prepare<[number], PlanRow>('SELECT p.*, n.note FROM plan_versions p LEFT JOIN plan_notes n USING (version) WHERE version = ?'),
+    insertNote: db.prepare<[number, string]>('INSERT INTO plan_notes (version, note) VALUES (?, ?)'),
+    zones: db.prepare<[], { json: string }>('SELECT json FROM zones ORDER BY name'),
+    putZone: db.prepare<[string, string]>(
+      'INSERT INTO zones (name, json) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET json = excluded.json',
+    ),
+    groups: db.prepare<[], { json: string }>('SELECT json FROM lamp_groups ORDER BY id'),
+    putGroup: db.prepare<[string, string]>(
+      'INSERT INTO lamp_groups (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json',
+    ),
+    deleteGroup: db.prepare<[string]>('DELETE FROM lamp_groups WHERE id = ?'),
+    putOverride: db.prepare<[string, number, number | null, string]>(
+      `INSERT INTO overrides (id, until, cleared_at, json) VALUES (?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET until = excluded.until, cleared_at = excluded.cleared_at, json = excluded.json`,
+    ),
+    activeOverrides: db.prepare<[number], { json: string }>(
+      'SELECT json FROM overrides WHERE cleared_at IS NULL AND until > ? ORDER BY until, id',
+    ),
+    oneOverride: db.prepare<[string], { json: string }>('SELECT json FROM overrides WHERE id = ?'),
     setPublished: db.prepare<[string, string, number, number]>(
       `INSERT INTO cabinet_policy (cabinet_id, published_id, published_version, published_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(cabinet_id) DO UPDATE SET published_id = excluded.published_id,
@@ -232,15 +344,15 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Co
     st.audit.run(now(), actor, action, target, detail);
   };
 
-  const importTx = db.transaction((lamps: LampRecord[], actor: string): ImportReport => {
+  const importTx = db.transaction((lamps: readonly LampRecord[], actor: string): ImportReport => {
     const existing = new Map<string, LampRow>();
     for (const row of st.allLamps.iterate()) existing.set(row.id, row);
     let created = 0;
     let updated = 0;
     let unchanged = 0;
     for (const lamp of lamps) {
-      const row = lampToRow(lamp);
       const old = existing.get(lamp.id);
+      const row = lampToRow(lamp, old);
       if (!old) {
         st.insertLamp.run(row);
         created++;
@@ -263,11 +375,24 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Co
     return report;
   });
 
-  const savePlanTx = db.transaction((plan: TownPlan, actor: string): PlanVersion => {
+  const updateDetailsTx = db.transaction((id: string, patch: LampDetails, actor: string): LampRecord => {
+    const old = st.oneLamp.get(id);
+    if (!old) throw new LucioleError('LUCIOLE_ERR_LAMP_NOT_FOUND', `no lamp "${id}"`, 'id');
+    const lamp = { ...rowToLamp(old), ...patch };
+    const row = lampToRow(lamp, old);
+    if (!sameRow(old, row)) {
+      st.updateLamp.run(row);
+      audit(actor, 'lamp.update', `lamp:${id}`, JSON.stringify(patch));
+    }
+    return rowToLamp(row);
+  });
+
+  const savePlanTx = db.transaction((plan: TownPlan, actor: string, note: string | undefined): PlanVersion => {
     const version = (st.lastPlanVersion.get()?.v ?? 0) + 1;
-    const pv = planVersionSchema.parse({ version, author: actor, createdAt: now(), plan });
+    const pv = planVersionSchema.parse({ version, author: actor, createdAt: now(), plan, ...(note ? { note } : {}) });
     st.insertPlan.run(pv.version, pv.plan.id, pv.author, pv.createdAt, JSON.stringify(pv.plan));
-    audit(actor, 'plan.save', `plan:${pv.plan.id}@${pv.version}`, '');
+    if (pv.note) st.insertNote.run(pv.version, pv.note);
+    audit(actor, 'plan.save', `plan:${pv.plan.id}@${pv.version}`, pv.note ?? '');
     return pv;
   });
 
@@ -282,6 +407,7 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Co
       author: r.author,
       createdAt: r.created_at,
       plan: JSON.parse(r.json) as unknown,
+      ...(r.note ? { note: r.note } : {}),
     });
 
   return {
@@ -289,8 +415,35 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Co
 
     importInventory(geojson, actor) {
       // Validated whole before the transaction opens: an invalid file writes nothing.
-      const lamps = parseInventory(geojson);
+      const lamps = parseInventoryWithDetails(geojson);
       return importTx(lamps, actor);
+    },
+
+    importLamps(lamps, actor) {
+      const seen = new Set<string>();
+      for (let i = 0; i < lamps.length; i++) {
+        const parsed = lampRecordSchema.safeParse(lamps[i]);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          const field = [String(i), ...issue.path.map(String)].join('.');
+          throw new LucioleError('LUCIOLE_ERR_INVENTORY_INVALID', `lamp ${i}: ${field}: ${issue.message}`, field);
+        }
+        if (seen.has(parsed.data.id)) {
+          throw new LucioleError('LUCIOLE_ERR_INVENTORY_INVALID', `lamp ${i}: duplicate lamp id "${parsed.data.id}"`, `${i}.id`);
+        }
+        seen.add(parsed.data.id);
+      }
+      return importTx(lamps, actor);
+    },
+
+    updateLampDetails(id, patch, actor) {
+      const parsed = lampDetailsSchema.strict().safeParse(patch);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '');
+        throw new LucioleError('LUCIOLE_ERR_LAMP_INVALID', `lamp "${id}": ${field}: ${issue.message}`, field);
+      }
+      return updateDetailsTx(id, parsed.data, actor);
     },
 
     lamps() {
@@ -325,14 +478,67 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Co
       setTownTx(parsed.data, actor);
     },
 
-    savePlan(plan, actor) {
+    savePlan(plan, actor, note) {
       const parsed = townPlanSchema.safeParse(plan);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         const field = issue.path.map(String).join('.');
         throw new LucioleError('LUCIOLE_ERR_PLAN_INVALID', `plan: ${field}: ${issue.message}`, field);
       }
-      return savePlanTx(parsed.data, actor);
+      return savePlanTx(parsed.data, actor, note);
+    },
+
+    planVersion(version) {
+      const row = st.onePlan.get(version);
+      return row ? rowToPlan(row) : undefined;
+    },
+
+    zones() {
+      return st.zones.all().map((r) => zoneMetaSchema.parse(JSON.parse(r.json)));
+    },
+
+    saveZone(zone, actor) {
+      const z = parseOrThrow(zoneMetaSchema, zone, 'LUCIOLE_ERR_ZONE_INVALID');
+      db.transaction(() => {
+        st.putZone.run(z.name, JSON.stringify(z));
+        audit(actor, 'zone.save', `zone:${z.name}`, JSON.stringify(z));
+      })();
+      return z;
+    },
+
+    groups() {
+      return st.groups.all().map((r) => lampGroupSchema.parse(JSON.parse(r.json)));
+    },
+
+    saveGroup(group, actor) {
+      const g = parseOrThrow(lampGroupSchema, group, 'LUCIOLE_ERR_GROUP_INVALID');
+      db.transaction(() => {
+        st.putGroup.run(g.id, JSON.stringify(g));
+        audit(actor, 'group.save', `group:${g.id}`, `${g.lamps.length} lamps`);
+      })();
+      return g;
+    },
+
+    deleteGroup(id, actor) {
+      return db.transaction(() => {
+        const removed = st.deleteGroup.run(id).changes > 0;
+        if (removed) audit(actor, 'group.delete', `group:${id}`, '');
+        return removed;
+      })();
+    },
+
+    saveOverride(o) {
+      const r = overrideRecordSchema.parse(o);
+      st.putOverride.run(r.id, r.until, r.clearedAt, JSON.stringify(r));
+    },
+
+    activeOverrides(at) {
+      return st.activeOverrides.all(at).map((r) => overrideRecordSchema.parse(JSON.parse(r.json)));
+    },
+
+    override(id) {
+      const row = st.oneOverride.get(id);
+      return row ? overrideRecordSchema.parse(JSON.parse(row.json)) : undefined;
     },
 
     currentPlan() {
@@ -387,4 +593,16 @@ interface PlanRow {
   author: string;
   created_at: number;
   json: string;
+  note: string | null;
+}
+
+/** Validates `input` with `schema`, or throws `code` naming the first offending field. */
+function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, code: string): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map(String).join('.');
+    throw new LucioleError(code, `${field || '(value)'}: ${issue.message}`, field);
+  }
+  return parsed.data;
 }

@@ -11,6 +11,7 @@ import {
   idSchema,
   UP_CHANNELS,
   type Ack,
+  type InputOf,
   type GatewayEvent,
   type PolicyRef,
   type Presence,
@@ -18,7 +19,8 @@ import {
   type Status,
   type Telemetry,
 } from '../protocol/index.js';
-import { formatIssuePath } from '../protocol/codec.js';
+import { nightAt } from '../core/astro.js';
+import { compileCalendar, type CompiledCalendar } from '../policy/calendar.js';
 import type { ControllerApi } from './api.js';
 import { energyWindow, nightEnergy, recentNights } from './energy.js';
 import { Ingest, type IngestHandlers } from './ingest.js';
@@ -27,8 +29,9 @@ import { LiveState } from './live-state.js';
 import { MqttLink } from './mqtt-link.js';
 import { NeighbourGraph } from './neighbours.js';
 import { OfflineAlerts } from './offline-alerts.js';
-import { townPlanSchema, type PlanVersion, type TownPlan } from './plan.js';
+import type { PlanVersion, TownPlan } from './plan.js';
 import { compileCabinetPolicies, profileOfLamp } from './policy-compiler.js';
+import { PolicyService } from './policy-service.js';
 import { relayCommands, type RelayContext } from './presence-relay.js';
 import { Receipts } from './receipts.js';
 import type { CabinetRecord, ConfigStore, PresenceRecord, TelemetryStore } from './stores.js';
@@ -103,6 +106,10 @@ export class Controller implements ControllerApi {
     graph: new NeighbourGraph([]),
   };
   private plan: PlanVersion | null = null;
+  /** The current plan's calendar, compiled once per plan: the relay asks it per detection. */
+  private calendar: { plan: TownPlan; compiled: CompiledCalendar } | null = null;
+  /** Zones, groups, checked and versioned plans, what-if, curves, overrides. */
+  readonly policies: PolicyService;
   private readonly policyStates = new Map<string, { published: PolicyRef | null; acked: PolicyRef | null }>();
   private commandIdPrefix = '';
   private commandCounter = 0;
@@ -163,6 +170,22 @@ export class Controller implements ControllerApi {
       emit: (e) => this.live.emit(e),
       cabinetChanged: (id) => this.emitCabinet(id),
     });
+    this.policies = new PolicyService({
+      configStore: this.configStore,
+      telemetryStore: this.telemetryStore,
+      clock: this.clock,
+      logger: this.log,
+      lamps: () => this.inventory.lamps,
+      publish: (version) => {
+        this.plan = version;
+        return this.publishPolicies(version);
+      },
+      sendCommand: (cabinetId, command) => this.sendCommand(cabinetId, command),
+      newCommandId: () => this.newCommandId(),
+      assertRunning: () => {
+        if (this.state !== 'started') throw new LucioleError('LUCIOLE_ERR_NOT_STARTED', 'controller is not running');
+      },
+    });
   }
 
   // ---------------- lifecycle ----------------
@@ -177,6 +200,7 @@ export class Controller implements ControllerApi {
       this.policyStates.set(s.cabinetId, { published: s.published, acked: s.acked });
     }
     this.alerts.start(this.configStore.alerts());
+    this.policies.start();
     this.receipts.start();
     try {
       await this.link.start();
@@ -294,8 +318,35 @@ export class Controller implements ControllerApi {
       plan: this.plan?.plan ?? null,
       lamp: (id) => inv.lampsById.get(id),
       profileOf: profileOfLamp,
+      profileOn: (plan, own, at) => this.profileOn(plan, own, at),
       relayTargets: (from, propagate) => inv.graph.relayTargets(from, propagate),
     };
+  }
+
+  /** The profile followed at `at` by a lamp whose own profile is `own`: the calendar of that night applied. */
+  private profileOn(plan: TownPlan, own: string, at: number): string {
+    if (!plan.calendar || plan.calendar.length === 0) return own;
+    if (this.calendar?.plan !== plan) this.calendar = { plan, compiled: compileCalendar(plan.calendar) };
+    const site = this.siteOrNull();
+    if (!site) return own;
+    try {
+      return this.calendar.compiled.profileFor(own, nightAt(site, at).date);
+    } catch {
+      return own; // no night at this site (polar): the gateway is in fail-safe anyway
+    }
+  }
+
+  private async sendCommand(cabinetId: string, command: InputOf<'command'>): Promise<void> {
+    try {
+      const sent = await withTimeout(
+        this.link.publish(cabinetTopic(cabinetId, 'command'), encodePayload('command', command), { qos: 1, retain: false }),
+        this.publishTimeoutMs,
+      );
+      // Not acknowledged by the broker in time: the client keeps it queued and sends it on reconnection.
+      if (!sent) this.log.warn({ cabinetId, command: command.id }, 'command publish not acknowledged yet');
+    } catch (err) {
+      this.log.warn({ err, cabinetId, command: command.id }, 'command not sent');
+    }
   }
 
   private newCommandId(): string {
@@ -337,6 +388,8 @@ export class Controller implements ControllerApi {
       this.emitCabinet(cabinetId);
       return;
     }
+    const commandId = msg.ref.startsWith('command:') ? msg.ref.slice('command:'.length) : null;
+    if (commandId && this.policies.onCommandAck(cabinetId, commandId, msg.ok, msg.error)) return;
     if (!msg.ok) this.log.info({ cabinetId, ref: msg.ref, error: msg.error }, 'command not applied');
   }
 
@@ -478,19 +531,12 @@ export class Controller implements ControllerApi {
     return this.configStore.planVersions();
   }
 
+  /**
+   * Saves and publishes a plan its caller vouches for (the CLI, the demo), without the compliance
+   * checks that every save through the HTTP API runs (`policies.save`).
+   */
   async publishPlan(plan: TownPlan, author: string): Promise<PlanVersion> {
-    if (this.state !== 'started') throw new LucioleError('LUCIOLE_ERR_NOT_STARTED', 'controller is not running');
-    const parsed = townPlanSchema.safeParse(plan);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue ? formatIssuePath(issue.path) : '';
-      throw new LucioleError('LUCIOLE_ERR_PLAN_INVALID', `${field || '(plan)'}: ${issue?.message ?? 'invalid'}`, field);
-    }
-    const version = this.configStore.savePlan(parsed.data, author);
-    this.plan = version;
-    const cabinets = await this.publishPolicies(version);
-    this.configStore.audit(author, 'plan.publish', `${version.plan.id}@${version.version}`, `${cabinets} cabinets`);
-    this.log.info({ plan: version.plan.id, version: version.version, cabinets, author }, 'plan published');
+    const { findings: _findings, diff: _diff, cabinets: _cabinets, ...version } = await this.policies.saveAndPublish(plan, author, { check: false });
     return version;
   }
 

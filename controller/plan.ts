@@ -38,5 +38,7 @@ export const planVersionSchema = z.object({
   author: z.string(),
   createdAt: z.number().int(),
   plan: townPlanSchema,
+  /** Additive: why this version, for people ("rollback to v3"). */
+  note: z.string().max(200).optional(),
 });
 export type PlanVersion = z.infer<typeof planVersionSchema>;

@@ -3,7 +3,7 @@ import { LucioleError } from '../core/errors.js';
 import { policySchema } from '../protocol/index.js';
 import type { LampRecord } from './inventory-schema.js';
 import type { PlanVersion } from './plan.js';
-import { compileCabinetPolicies, profileOfLamp } from './policy-compiler.js';
+import { compileCabinetPolicies, compileTownPolicy, profileOfLamp } from './policy-compiler.js';
 
 const site = { lat: 45.764, lon: 4.8357, timezone: 'Europe/Paris' };
 
@@ -93,5 +93,53 @@ describe('compileCabinetPolicies', () => {
     }
     expect(err).toBeInstanceOf(LucioleError);
     expect((err as LucioleError).code).toBe('LUCIOLE_ERR_POLICY_TOO_LARGE');
+  });
+});
+
+describe('compileCabinetPolicies: calendar', () => {
+  const withCalendar: PlanVersion = {
+    ...planVersion,
+    plan: {
+      ...planVersion.plan,
+      profiles: {
+        ...planVersion.plan.profiles,
+        festive: { schedule: [{ from: 'dusk', to: 'dawn', level: 100 }] },
+        'park-late': { schedule: [{ from: 'dusk', to: '00:30', level: 50 }] },
+      },
+      calendar: [
+        { name: 'Fête des Lumières', when: { dates: ['--12-08'] }, profiles: { residential: 'festive' } },
+        { name: 'Week-end', when: { weekdays: [5, 6] }, profiles: { park: 'park-late' } },
+        { name: 'Autoroute', when: { holidays: 'FR' }, profiles: { highway: 'festive' } },
+      ],
+    },
+  };
+
+  it("gives each cabinet the rules for its own profiles and the replacement profiles they name", () => {
+    const policies = compileCabinetPolicies({ plan: withCalendar, site, lamps, issuedAt: 1 });
+    for (const p of policies.values()) expect(policySchema.safeParse(p).success).toBe(true);
+    const c1 = policies.get('C1')!;
+    expect(Object.keys(c1.profiles)).toEqual(['festive', 'residential']);
+    expect(c1.calendar).toEqual([withCalendar.plan.calendar![0]]);
+    // The replacement profile is carried but no lamp has it as its own.
+    expect(Object.values(c1.lamps).map((l) => l.profile)).toEqual(['residential', 'residential', 'residential']);
+    const c2 = policies.get('C2')!;
+    expect(Object.keys(c2.profiles)).toEqual(['park', 'park-late']);
+    expect(c2.calendar).toEqual([withCalendar.plan.calendar![1]]);
+  });
+
+  it('leaves the calendar out when no rule concerns the cabinet', () => {
+    const onlyHighway: PlanVersion = { ...withCalendar, plan: { ...withCalendar.plan, calendar: [withCalendar.plan.calendar![2]!] } };
+    const policies = compileCabinetPolicies({ plan: onlyHighway, site, lamps, issuedAt: 1 });
+    expect(policies.get('C1')!.calendar).toBeUndefined();
+    expect(Object.keys(policies.get('C1')!.profiles)).toEqual(['residential']);
+  });
+});
+
+describe('compileTownPolicy', () => {
+  it('one policy for every lamp, with cross-cabinet neighbours, every profile and the calendar', () => {
+    const p = compileTownPolicy({ plan: planVersion, site, lamps, issuedAt: 5 });
+    expect(policySchema.safeParse(p).success).toBe(true);
+    expect(p.lamps.A3).toEqual({ profile: 'residential', neighbours: ['A2', 'B1'] });
+    expect(Object.keys(p.profiles).sort()).toEqual(['highway', 'park', 'residential']);
   });
 });

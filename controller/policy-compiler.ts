@@ -1,4 +1,5 @@
 import { LucioleError } from '../core/errors.js';
+import { restrictCalendar } from '../policy/calendar.js';
 import { policySchema, type Policy, type Profile, type Site } from '../protocol/index.js';
 import type { LampRecord } from './inventory-schema.js';
 import type { PlanVersion, TownPlan } from './plan.js';
@@ -46,7 +47,10 @@ export function compileCabinetPolicies(input: {
       const neighbours = lamp.neighbours.filter((n) => n !== lamp.id && cabinetOf.get(n) === cabinetId);
       lampEntries.push([lamp.id, neighbours.length > 0 ? { profile, neighbours } : { profile }]);
     }
-    const profileEntries: Array<[string, Profile]> = [...used]
+    // The calendar rules for this cabinet's profiles, and the replacement profiles they name:
+    // the gateway applies them itself, offline.
+    const { calendar, extraProfiles } = restrictCalendar(plan.plan.calendar, used);
+    const profileEntries: Array<[string, Profile]> = [...new Set([...used, ...extraProfiles])]
       .sort()
       .map((name) => [name, plan.plan.profiles[name]!]);
     const candidate = {
@@ -58,6 +62,7 @@ export function compileCabinetPolicies(input: {
       failsafeLevel: plan.plan.failsafeLevel,
       profiles: Object.fromEntries(profileEntries),
       lamps: Object.fromEntries(lampEntries),
+      ...(calendar.length > 0 ? { calendar } : {}),
     };
     const parsed = policySchema.safeParse(candidate);
     if (!parsed.success) {
@@ -81,4 +86,30 @@ export function compileCabinetPolicies(input: {
     out.set(cabinetId, parsed.data);
   }
   return out;
+}
+
+/**
+ * The whole town as one policy document (every lamp, every neighbour link, every profile, the full
+ * calendar), for replays on the controller (what-if): light ahead then crosses cabinets as the
+ * relay makes it do. Never published: it is not checked against the payload limit.
+ */
+export function compileTownPolicy(input: { plan: PlanVersion; site: Site; lamps: readonly LampRecord[]; issuedAt: number }): Policy {
+  const { plan, site, lamps, issuedAt } = input;
+  const known = new Set(lamps.map((l) => l.id));
+  const lampEntries: Array<[string, { profile: string; neighbours?: string[] }]> = lamps.map((lamp) => {
+    const profile = profileOfLamp(plan.plan, lamp);
+    const neighbours = lamp.neighbours.filter((n) => n !== lamp.id && known.has(n)).slice(0, 64);
+    return [lamp.id, neighbours.length > 0 ? { profile, neighbours } : { profile }];
+  });
+  return {
+    v: 1,
+    id: plan.plan.id,
+    version: plan.version,
+    issuedAt,
+    site,
+    failsafeLevel: plan.plan.failsafeLevel,
+    profiles: Object.fromEntries(Object.entries(plan.plan.profiles)),
+    lamps: Object.fromEntries(lampEntries),
+    ...(plan.plan.calendar && plan.plan.calendar.length > 0 ? { calendar: plan.plan.calendar } : {}),
+  };
 }

@@ -44,7 +44,7 @@ describe('relayCommands', () => {
     expect(commands).toHaveLength(1);
     expect(commands[0]!.cabinetId).toBe('CB');
     expect(commandSchema.parse(commands[0]!.command)).toEqual({
-      v: 1, id: 'id0', ts: 1000, expiresAt: 1000 + RELAY_TTL_MS, kind: 'presence', lampId: 'B1', count: 2, hops: 1,
+      v: 1, id: 'id0', ts: 1000, expiresAt: 1000 + RELAY_TTL_MS, kind: 'presence', lampId: 'B1', count: 2, hops: 1, roadUser: 'pedestrian',
     });
   });
 
@@ -55,5 +55,34 @@ describe('relayCommands', () => {
     expect(relayCommands(ctx(t), 'CA', presence('ZZ'), 0, () => 'x').skipped).toBe('unknown_lamp');
     expect(relayCommands({ ...ctx(t), plan: null }, 'CA', presence('A1'), 0, () => 'x').skipped).toBe('no_plan');
     expect(relayCommands(ctx([]), 'CA', presence('A1'), 0, () => 'x')).toEqual({ commands: [], skipped: 'no_target' });
+  });
+
+  it('propagates by kind of road user, with the profile the calendar gives that night', () => {
+    const byKind: TownPlan = {
+      ...plan,
+      profiles: {
+        ...plan.profiles,
+        walk: {
+          schedule: [{ from: 'dusk', to: 'dawn', level: 0 }],
+          presence: { level: 100, holdS: 60, rampUpMs: 300, rampDownS: 10, propagate: 2, propagateByKind: { vehicle: 4 } },
+        },
+        fete: {
+          schedule: [{ from: 'dusk', to: 'dawn', level: 100 }],
+          presence: { level: 100, holdS: 60, rampUpMs: 300, rampDownS: 10, propagate: 1 },
+        },
+      },
+    };
+    const calls: Array<[string, number]> = [];
+    const c = { ...ctx([{ cabinetId: 'CB', lampId: 'B1', hops: 3 }], calls), plan: byKind };
+    const car: Presence = { ...presence('A1'), kind: 'vehicle' };
+    const { commands } = relayCommands(c, 'CA', car, 5, () => 'v');
+    expect(calls).toEqual([['A1', 4]]);
+    expect(commands[0]!.command).toMatchObject({ kind: 'presence', roadUser: 'vehicle', hops: 3 });
+    relayCommands(c, 'CA', presence('A1'), 5, () => 'p');
+    expect(calls[1]).toEqual(['A1', 2]);
+    // On a festive night the calendar swaps the profile: its own propagation applies.
+    const festive = { ...c, profileOn: (_p: TownPlan, own: string, at: number) => (own === 'walk' && at === 7 ? 'fete' : own) };
+    relayCommands(festive, 'CA', car, 7, () => 'f');
+    expect(calls[2]).toEqual(['A1', 1]);
   });
 });

@@ -15,7 +15,13 @@ export interface RelayTarget {
 export interface RelayContext {
   plan: TownPlan | null;
   lamp(lampId: string): LampRecord | undefined;
+  /** The lamp's own profile (its zone's). */
   profileOf(plan: TownPlan, lamp: LampRecord): string;
+  /**
+   * The profile a lamp whose own profile is `own` follows at `at`: the calendar applied on that
+   * night, as the gateway does. Absent: the own profile.
+   */
+  profileOn?(plan: TownPlan, own: string, at: number): string;
   relayTargets(fromLampId: string, propagate: number): RelayTarget[];
 }
 
@@ -27,8 +33,9 @@ export interface RelayCommand {
 export type RelaySkip = 'unknown_lamp' | 'foreign_lamp' | 'no_plan' | 'no_presence' | 'no_target';
 
 /**
- * Light ahead across cabinets: a detection at a lamp whose profile propagates presence becomes a
- * `presence` command for each neighbouring cabinet's entry lamp, with the hops left. Pure: the
+ * Light ahead across cabinets: a detection at a lamp whose profile (that night's, the calendar
+ * applied) propagates presence becomes a `presence` command for each neighbouring cabinet's entry
+ * lamp, with the hops left (by kind of road user: `propagateByKind`) and the road user. Pure: the
  * caller publishes. `newId` gives each command a unique id (gateways drop a repeated id).
  */
 export function relayCommands(
@@ -43,8 +50,11 @@ export function relayCommands(
   // A gateway may only speak for its own lamps: never relay a detection it claims elsewhere.
   if (lamp.cabinetId !== fromCabinetId) return { commands: [], skipped: 'foreign_lamp' };
   if (!ctx.plan) return { commands: [], skipped: 'no_plan' };
-  const profile = ctx.plan.profiles[ctx.profileOf(ctx.plan, lamp)];
-  const propagate = profile?.presence?.propagate ?? 0;
+  const own = ctx.profileOf(ctx.plan, lamp);
+  const profile = ctx.plan.profiles[ctx.profileOn ? ctx.profileOn(ctx.plan, own, now) : own];
+  const settings = profile?.presence;
+  // A car lights further ahead than a walker: the same choice the gateway makes locally.
+  const propagate = settings ? (settings.propagateByKind?.[presence.kind] ?? settings.propagate) : 0;
   if (propagate <= 0) return { commands: [], skipped: 'no_presence' };
   const commands: RelayCommand[] = [];
   for (const t of ctx.relayTargets(lamp.id, propagate)) {
@@ -60,6 +70,7 @@ export function relayCommands(
         lampId: t.lampId,
         count: presence.count,
         hops: t.hops,
+        roadUser: presence.kind,
       },
     });
   }

@@ -5,6 +5,7 @@ import { SeqRangeSet } from './seq-ranges.js';
 import type {
   LampEnergy,
   LampSample,
+  PresenceEvent,
   PresenceRecord,
   TelemetryRecord,
   TelemetryStore,
@@ -32,7 +33,12 @@ import type {
  *     delta 0, and the latest known sample is not moved back. The energy of that period is
  *     already inside the delta of the newer sample, so nothing is counted twice or lost;
  *   - otherwise: new counter − previous counter.
- * So the sum of delta_wh over a window is the lamp's consumption, reset-aware.
+ * So the sum of delta_wh over a window is the lamp's consumption, reset-aware, when messages
+ * arrive in time order. `energyByLamp` does not sum it: it applies the same rule at query time,
+ * each sample against the one just before it in time, so that the answer does not depend on the
+ * arrival order (late replays, a lamp's first message arriving after later ones) and is the
+ * InfluxDB stores' answer too (the telemetry contract suite checks both). delta_wh stays, for
+ * existing readers.
  *
  * Retention: `prune(before)` deletes raw rows older than `before`. So that a pruned seq replayed
  * later is not stored a second time, the highest pruned seq of each cabinet is kept as a floor:
@@ -230,7 +236,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async energyByLamp(from: number, to: number): Promise<LampEnergy[]> {
     this.requireOpen();
-    return this.st!.energy.all(from, to);
+    // SQLite binds no Infinity: an open window ends at the largest integer.
+    return this.st!.energy.all({ from: clampTs(from), to: clampTs(to) });
   }
 
   async lampHistory(lampId: string, from: number, to: number): Promise<LampSample[]> {
@@ -241,6 +248,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async presenceCounts(from: number, to: number): Promise<Array<{ lampId: string; count: number }>> {
     this.requireOpen();
     return this.st!.presenceCounts.all(from, to);
+  }
+
+  async presenceEvents(from: number, to: number): Promise<PresenceEvent[]> {
+    this.requireOpen();
+    return this.st!.presenceEvents.all({ from: clampTs(from), to: clampTs(to) });
   }
 
   async prune(before: number): Promise<number> {
@@ -261,6 +273,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     })();
     for (const [c, seq] of newFloors) this.floors.set(c, seq);
     return removed;
+  }
+
+  /** Every write is committed before it resolves: nothing ever waits. */
+  queueDepth(): number {
+    return 0;
   }
 
   async close(): Promise<void> {
@@ -311,6 +328,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 }
 
+function clampTs(t: number): number {
+  return Number.isFinite(t) ? t : t > 0 ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
+}
+
 function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
@@ -352,9 +373,25 @@ function prepareStatements(db: Database.Database) {
     pruneMessages: db.prepare<[number]>('DELETE FROM telemetry_messages WHERE ts < ?'),
     pruneSamples: db.prepare<[number]>('DELETE FROM lamp_samples WHERE ts < ?'),
     prunePresence: db.prepare<[number]>('DELETE FROM presence WHERE ts < ?'),
-    energy: db.prepare<[number, number], LampEnergy>(
-      `SELECT lamp_id AS lampId, TOTAL(delta_wh) AS energyWh, COUNT(*) AS samples
-       FROM lamp_samples WHERE ts >= ? AND ts < ? GROUP BY lamp_id ORDER BY lamp_id`,
+    // Each sample in the window against the one just before it in time (one index probe per lamp
+    // for the sample before the window): the same answer whatever order the messages arrived in.
+    energy: db.prepare<{ from: number; to: number }, LampEnergy>(
+      `WITH inside AS (
+         SELECT lamp_id, ts, energy_wh FROM lamp_samples WHERE ts >= @from AND ts < @to
+       ), lamps AS (
+         SELECT DISTINCT lamp_id FROM inside
+       ), before AS (
+         SELECT s.lamp_id, s.ts, s.energy_wh FROM lamps l
+         JOIN lamp_samples s ON s.rowid = (
+           SELECT rowid FROM lamp_samples WHERE lamp_id = l.lamp_id AND ts < @from ORDER BY ts DESC LIMIT 1)
+       ), ordered AS (
+         SELECT lamp_id, ts, energy_wh, LAG(energy_wh) OVER (PARTITION BY lamp_id ORDER BY ts) AS prev
+         FROM (SELECT * FROM inside UNION ALL SELECT * FROM before)
+       )
+       SELECT lamp_id AS lampId,
+              TOTAL(CASE WHEN prev IS NULL THEN 0 WHEN energy_wh < prev THEN energy_wh ELSE energy_wh - prev END) AS energyWh,
+              COUNT(*) AS samples
+       FROM ordered WHERE ts >= @from GROUP BY lamp_id ORDER BY lamp_id`,
     ),
     history: db.prepare<[string, number, number], Omit<LampSample, 'fault'> & { fault: string | null }>(
       `SELECT ts, level, power_w AS powerW, energy_wh AS energyWh, fault
@@ -363,6 +400,9 @@ function prepareStatements(db: Database.Database) {
     presenceCounts: db.prepare<[number, number], { lampId: string; count: number }>(
       `SELECT lamp_id AS lampId, SUM(count) AS count
        FROM presence WHERE ts >= ? AND ts < ? GROUP BY lamp_id ORDER BY lamp_id`,
+    ),
+    presenceEvents: db.prepare<{ from: number; to: number }, PresenceEvent>(
+      `SELECT lamp_id AS lampId, ts, kind FROM presence WHERE ts >= @from AND ts < @to ORDER BY ts`,
     ),
   };
 }

@@ -1,8 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import type { CabinetMeter, FaultCode, LampReading, PolicyRef, PresenceKind, Site } from '../protocol/index.js';
 import type { LampRecord } from './inventory-schema.js';
+import type { OverrideRecord } from './overrides.js';
 import type { PlanVersion, TownPlan } from './plan.js';
 import type { AlertView } from './views.js';
+import type { LampGroup, ZoneMeta } from './zones.js';
 
 /**
  * The controller's two stores. Config (inventory, plans, secrets, audit, alerts) is small and
@@ -30,6 +32,12 @@ export interface PresenceRecord {
   kind: PresenceKind;
   count: number;
   ts: number;
+}
+
+export interface PresenceEvent {
+  lampId: string;
+  ts: number;
+  kind: PresenceKind;
 }
 
 export interface WriteResult {
@@ -71,8 +79,18 @@ export interface TelemetryStore {
   lampHistory(lampId: string, from: number, to: number): Promise<LampSample[]>;
   /** Detections per lamp, from <= ts < to. */
   presenceCounts(from: number, to: number): Promise<Array<{ lampId: string; count: number }>>;
+  /**
+   * Each detection with from <= ts < to, oldest first (what-if replays them). Optional so far:
+   * without it, what-if replays no presence (energy only).
+   */
+  presenceEvents?(from: number, to: number): Promise<PresenceEvent[]>;
   /** Deletes raw data older than `before`. Returns rows removed. */
   prune(before: number): Promise<number>;
+  /**
+   * Points accepted (durable locally) but not yet in the database: 0 for an embedded store; for
+   * InfluxDB, lines on their way or spilled to disk while it is unreachable.
+   */
+  queueDepth(): number;
   close(): Promise<void>;
 }
 
@@ -123,9 +141,26 @@ export interface ConfigStore {
   cabinets(): CabinetRecord[];
   town(): { name: string; site: Site };
   setTown(town: { name: string; site: Site }, actor: string): void;
-  savePlan(plan: TownPlan, actor: string): PlanVersion;
+  /** `note`: why this version, for people (e.g. "rollback to v3"). */
+  savePlan(plan: TownPlan, actor: string, note?: string): PlanVersion;
   currentPlan(): PlanVersion | null;
+  /** Newest first. */
   planVersions(): PlanVersion[];
+  planVersion(version: number): PlanVersion | undefined;
+  /** Zone metadata given by technical services (zones of the inventory without any are absent). */
+  zones(): ZoneMeta[];
+  /** Validates (LUCIOLE_ERR_ZONE_INVALID naming the field), saves and audits; returns what was stored. */
+  saveZone(zone: ZoneMeta, actor: string): ZoneMeta;
+  groups(): LampGroup[];
+  /** Creates or replaces; validated (LUCIOLE_ERR_GROUP_INVALID) and audited. */
+  saveGroup(group: LampGroup, actor: string): LampGroup;
+  /** False when there was no such group. */
+  deleteGroup(id: string, actor: string): boolean;
+  /** Creates or replaces an override record (its deliveries change as acks come). Not audited: the caller audits the action. */
+  saveOverride(o: OverrideRecord): void;
+  /** Overrides not cleared whose end is after `at`, soonest end first. */
+  activeOverrides(at: number): OverrideRecord[];
+  override(id: string): OverrideRecord | undefined;
   setPolicyPublished(cabinetId: string, ref: PolicyRef): void;
   setPolicyAcked(cabinetId: string, ref: PolicyRef): void;
   policyStates(): CabinetPolicyState[];

@@ -72,6 +72,26 @@ export const energySummarySchema = z.object({
 });
 export type EnergySummary = z.infer<typeof energySummarySchema>;
 
+/** What a crew needs to trust an alert: which rule, what was expected, what was measured, when. */
+export const alertEvidenceSchema = z.object({
+  rule: z.string().max(256),
+  expected: z.string().max(256),
+  measured: z.string().max(256),
+  window: z.object({ from: tsSchema, to: tsSchema }),
+  /** The lamp's history around the window (`/api/lamps/{id}/history?from=&to=`); null for a cabinet. */
+  link: z.string().max(512).nullable(),
+});
+export type AlertEvidence = z.infer<typeof alertEvidenceSchema>;
+
+export const alertHistoryEntrySchema = z.object({
+  at: tsSchema,
+  action: z.enum(['opened', 'acknowledged', 'resolved', 'reopened', 'escalated', 'folded']),
+  /** Who: an operator, or `system` for automatic transitions. */
+  by: z.string().max(128),
+  note: z.string().max(1024).nullable(),
+});
+export type AlertHistoryEntry = z.infer<typeof alertHistoryEntrySchema>;
+
 export const alertViewSchema = z.object({
   id: idSchema,
   kind: z.string(),
@@ -84,6 +104,22 @@ export const alertViewSchema = z.object({
   resolvedAt: tsSchema.nullable(),
   count: z.number().int().positive(),
   detail: z.string(),
+  // Additive (issue 4): all optional, so alerts saved before them still parse.
+  /** The alert's subject when it is neither the lamp nor the cabinet (a presence sensor id). */
+  subject: z.string().max(64).optional(),
+  evidence: alertEvidenceSchema.nullable().optional(),
+  acknowledgedAt: tsSchema.nullable().optional(),
+  acknowledgedBy: z.string().max(128).nullable().optional(),
+  resolvedBy: z.string().max(128).nullable().optional(),
+  note: z.string().max(1024).nullable().optional(),
+  /** The cabinet outage alert this one was folded under. */
+  parentId: idSchema.nullable().optional(),
+  /** Findings of the cabinet folded under this outage alert instead of opening their own (lampId null: the cabinet's). */
+  folded: z
+    .array(z.object({ kind: z.string(), lampId: idSchema.nullable(), at: tsSchema }))
+    .max(5000)
+    .optional(),
+  history: z.array(alertHistoryEntrySchema).max(200).optional(),
 });
 export type AlertView = z.infer<typeof alertViewSchema>;
 

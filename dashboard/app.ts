@@ -4,6 +4,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ControllerApi } from '../controller/api.js';
 import type { Logger } from '../core/log.js';
 import { registerApiRoutes } from './api-routes.js';
+import { registerPolicyRoutes } from './routes-policies.js';
+import { registerIntegrationRoutes } from './routes-integrations.js';
 import { bearerAuthenticator, installAuth } from './auth.js';
 import { installErrorHandling } from './http-errors.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -70,6 +72,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   registerApiRoutes(app, { controller: opts.controller, version });
+  registerPolicyRoutes(app, { controller: opts.controller });
+  registerIntegrationRoutes(app, opts);
   registerLiveStream(app, { controller: opts.controller, heartbeatMs: opts.heartbeatMs ?? 15_000, log: app.log });
   registerStaticUi(app);
 

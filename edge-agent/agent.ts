@@ -350,7 +350,7 @@ export class EdgeAgent {
         run.state.saveOverrides(run.engine.activeOverrides(now));
         break;
       case 'presence':
-        run.engine.presence(cmd.lampId, now, cmd.hops);
+        run.engine.presence(cmd.lampId, now, cmd.hops, cmd.roadUser);
         break;
     }
   }
@@ -423,7 +423,7 @@ export class EdgeAgent {
   }
 
   private onLocalPresence(run: Running, d: PresenceDetection): void {
-    run.engine.presence(d.lampId, d.ts);
+    run.engine.presence(d.lampId, d.ts, undefined, d.kind);
     this.applyLevels(run);
     if (!this.isConnected) {
       if (this.offlinePresence >= MAX_OFFLINE_PRESENCE) {

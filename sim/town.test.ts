@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lampFeatureSchema, inventorySchema } from '../controller/inventory-schema.js';
 import { townPlanSchema } from '../controller/plan.js';
+import { checkPlan } from '../policy/compliance.js';
 import { demoPlan, generateTown, townInventory } from './town.js';
 
 describe('simulated town', () => {
@@ -33,5 +34,24 @@ describe('simulated town', () => {
     for (const p of a) for (const q of b) best = Math.min(best, Math.hypot((p.lat - q.lat) * mLat, (p.lon - q.lon) * mLon));
     expect(best).toBeGreaterThan(25);
     expect(best).toBeLessThan(35);
+  });
+});
+
+describe('the demo plan', () => {
+  it('passes the compliance checks for a whole year, zones as the demo declares them', () => {
+    const town = generateTown();
+    const findings = checkPlan({
+      plan: demoPlan(),
+      site: town.site,
+      zones: {
+        centre: { category: 'road' },
+        residentiel: { category: 'road' },
+        parc: { category: 'park', closingTime: '21:00' },
+        activite: { category: 'road' },
+      },
+      firstNight: '2026-01-01',
+      nights: 365,
+    });
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 });

@@ -157,20 +157,23 @@ export function demoPlan(): TownPlan {
     failsafeLevel: 100,
     defaultProfile: 'residentiel',
     zones: { centre: 'centre', residentiel: 'residentiel', parc: 'parc', activite: 'activite' },
+    // Evening and morning slots come first and the night slot runs dusk to dawn: the first
+    // listed slot wins, so the night level starts at the later of dusk and the clock time and
+    // nothing is ever lit before sunset or after sunrise (art. 2 of the order of 27/12/2018).
     profiles: {
       centre: {
         schedule: [
           { from: 'dusk', to: '23:00', level: 70 },
-          { from: '23:00', to: '05:30', level: 25 },
           { from: '05:30', to: 'dawn', level: 70 },
+          { from: 'dusk', to: 'dawn', level: 25 },
         ],
         presence: { level: 90, holdS: 120, rampUpMs: 300, rampDownS: 20, propagate: 2 },
       },
       residentiel: {
         schedule: [
           { from: 'dusk', to: '22:00', level: 60 },
-          { from: '22:00', to: '05:30', level: 0 },
           { from: '05:30', to: 'dawn', level: 60 },
+          { from: 'dusk', to: 'dawn', level: 0 },
         ],
         presence: { level: 70, holdS: 90, rampUpMs: 300, rampDownS: 20, propagate: 2 },
       },
@@ -180,8 +183,8 @@ export function demoPlan(): TownPlan {
       activite: {
         schedule: [
           { from: 'dusk', to: '20:00', level: 70 },
-          { from: '20:00', to: '06:00', level: 15 },
           { from: '06:00', to: 'dawn', level: 70 },
+          { from: 'dusk', to: 'dawn', level: 15 },
         ],
         presence: { level: 80, holdS: 120, rampUpMs: 300, rampDownS: 30, propagate: 3 },
       },

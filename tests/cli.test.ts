@@ -90,3 +90,23 @@ describe('luciole command', () => {
     await expect(main(['frobnicate'])).rejects.toMatchObject({ code: 'LUCIOLE_ERR_USAGE' });
   });
 });
+
+describe('luciole serve telemetry settings', () => {
+  it('names the missing InfluxDB setting', async () => {
+    const tmp = tempDir('cli-influx');
+    try {
+      await expect(main(['serve', '--data-dir', tmp.dir, '--telemetry', 'influxdb1'])).rejects.toMatchObject({
+        code: 'LUCIOLE_ERR_CONFIG_INVALID',
+        field: 'influxUrl',
+      });
+      await expect(
+        main(['serve', '--data-dir', tmp.dir, '--telemetry', 'influxdb2', '--influx-url', 'http://127.0.0.1:8086']),
+      ).rejects.toMatchObject({ field: 'influxToken' });
+      await expect(main(['serve', '--data-dir', tmp.dir, '--telemetry', 'mongodb'])).rejects.toMatchObject({
+        field: 'telemetry',
+      });
+    } finally {
+      tmp.remove();
+    }
+  });
+});
