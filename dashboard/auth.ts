@@ -11,6 +11,14 @@ export interface Principal {
   name: string;
 }
 
+/**
+ * The roles of the API, least to most powerful: elected officials read reports (`viewer`),
+ * crews handle alerts (`maintenance`), technical services write policies and overrides
+ * (`technician`), `admin` manages inventory, credentials and users.
+ */
+export const ROLES = ['viewer', 'maintenance', 'technician', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
 export const MIN_TOKEN_LENGTH = 16;
 
 export interface Authenticator {
@@ -46,6 +54,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served without authentication (health, the UI's static files). Every other route, 404s included, needs a token. */
     public?: boolean;
+    /** The least role a route needs. Routes that do not say need `admin` (deny by default). */
+    minRole?: Role;
   }
   interface FastifyRequest {
     principal: Principal | null;

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -6,26 +7,25 @@ import { LucioleError } from '../core/errors.js';
 
 /**
  * The web UI's files, served from `dashboard/ui/` next to this module (the source tree under
- * vitest, dist/dashboard/ui/ after the build). Only the names below are ever read: a request
- * never reaches the file system with a path it chose, so there is no traversal to defend.
+ * vitest, dist/dashboard/ui/ after the build). The folder is listed once at start; only names of
+ * the form `name.ext` with a known type are ever read, so a request never reaches the file
+ * system with a path it chose: there is no traversal to defend.
  */
-const UI_FILES: ReadonlyMap<string, string> = new Map([
-  ['index.html', 'text/html; charset=utf-8'],
-  ['style.css', 'text/css; charset=utf-8'],
-  ['favicon.svg', 'image/svg+xml'],
-  ['app.js', 'text/javascript; charset=utf-8'],
-  ['api.js', 'text/javascript; charset=utf-8'],
-  ['format.js', 'text/javascript; charset=utf-8'],
-  ['geometry.js', 'text/javascript; charset=utf-8'],
-  ['live.js', 'text/javascript; charset=utf-8'],
-  ['map.js', 'text/javascript; charset=utf-8'],
-  ['panels.js', 'text/javascript; charset=utf-8'],
-  ['sse-parser.js', 'text/javascript; charset=utf-8'],
-]);
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  html: 'text/html; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+  js: 'text/javascript; charset=utf-8',
+};
+const uiDir = new URL('./ui/', import.meta.url);
+const UI_FILES: ReadonlyMap<string, string> = new Map(
+  readdirSync(uiDir)
+    .map((name) => [name, /^[a-z0-9-]+\.([a-z]+)$/.exec(name)?.[1]] as const)
+    .filter((e): e is readonly [string, string] => e[1] !== undefined && Object.hasOwn(CONTENT_TYPES, e[1]))
+    .map(([name, ext]) => [name, CONTENT_TYPES[ext]!]),
+);
 
 export const UI_FILE_NAMES: readonly string[] = [...UI_FILES.keys()];
-
-const uiDir = new URL('./ui/', import.meta.url);
 
 async function sendUiFile(reply: FastifyReply, name: string): Promise<FastifyReply> {
   const type = UI_FILES.get(name);

