@@ -10,7 +10,7 @@ import { EdgeAgent } from '../edge-agent/agent.js';
 import { SimulatedDriver } from '../edge-agent/sim-driver.js';
 import { parseInventory } from '../controller/inventory.js';
 import { SqliteTelemetryStore } from '../controller/sqlite-telemetry-store.js';
-import { demoPlan, generateTown, townInventory, type SimTown } from '../sim/town.js';
+import { demoPlan, demoZones, generateTown, townInventory, type SimTown } from '../sim/town.js';
 import { generateHistory } from '../sim/history.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -113,6 +113,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   };
   try {
     server.configStore.setTown({ name: town.name, site: town.site }, 'demo');
+    for (const [zone, meta] of Object.entries(demoZones())) server.controller.policies.updateZone(zone, meta, 'demo');
     if (!server.configStore.currentPlan()) await server.controller.publishPlan(plan, 'demo');
 
     let i = 0;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lampFeatureSchema, inventorySchema } from '../controller/inventory-schema.js';
 import { townPlanSchema } from '../controller/plan.js';
 import { checkPlan } from '../policy/compliance.js';
-import { demoPlan, generateTown, townInventory } from './town.js';
+import { demoPlan, demoZones, generateTown, townInventory } from './town.js';
 
 describe('simulated town', () => {
   const town = generateTown();
@@ -43,12 +43,7 @@ describe('the demo plan', () => {
     const findings = checkPlan({
       plan: demoPlan(),
       site: town.site,
-      zones: {
-        centre: { category: 'road' },
-        residentiel: { category: 'road' },
-        parc: { category: 'park', closingTime: '21:00' },
-        activite: { category: 'road' },
-      },
+      zones: demoZones(),
       firstNight: '2026-01-01',
       nights: 365,
     });

@@ -1,5 +1,6 @@
 import type { Site } from '../protocol/index.js';
 import type { TownPlan } from '../controller/plan.js';
+import type { ZoneUpdate } from '../controller/zones.js';
 import { mulberry32 } from './random.js';
 
 /**
@@ -189,5 +190,15 @@ export function demoPlan(): TownPlan {
         presence: { level: 80, holdS: 120, rampUpMs: 300, rampDownS: 30, propagate: 3 },
       },
     },
+  };
+}
+
+/** What the demo's technical services declared about each zone (used by the compliance checks). */
+export function demoZones(): Record<DemoZone, ZoneUpdate> {
+  return {
+    centre: { label: 'Centre-ville', category: 'road' },
+    residentiel: { label: 'Quartiers résidentiels', category: 'road' },
+    parc: { label: 'Parcs et jardins', category: 'park', closingTime: '21:00' },
+    activite: { label: "Zone d'activités", category: 'road' },
   };
 }
