@@ -1,0 +1,176 @@
+import { isDark } from '../core/astro.js';
+import { every, type Clock } from '../core/clock.js';
+import { RateLimitedLog, type Logger } from '../core/log.js';
+import type { GatewayEvent, Presence, Site, Status, Telemetry } from '../protocol/index.js';
+import { AlertManager, type AlertChange, type AlertManagerOptions } from './alerts/alert-manager.js';
+import { DetectorSet, type DetectionCounters } from './detection/detector-set.js';
+import { Thresholds } from './detection/thresholds.js';
+import type { Finding } from './detection/types.js';
+import type { LampRecord } from './inventory-schema.js';
+import { MqttAlertPublisher, type PublishFn } from './notify/mqtt-alerts.js';
+import type { Notifier } from './notify/notifier.js';
+import type { AlertView, LiveEvent } from './views.js';
+
+export interface DetectionHookOptions {
+  clock: Clock;
+  logger: Logger;
+  /** The town's site (daylight, night severity); null while unknown. */
+  site(): Site | null;
+  /** Telemetry period assumed before a cabinet's first telemetry, seconds. */
+  defaultPeriodS: number;
+  thresholds?: Thresholds;
+  /** Alert manager settings (auto-resolve delays, severities...). */
+  alerts?: Omit<AlertManagerOptions, 'neighbours' | 'isNight' | 'onChange'>;
+  /** Full history: every change of every alert (ConfigStore.saveAlert). */
+  saveAlert(alert: AlertView): void;
+  /** The live stream (SSE). */
+  emit(event: LiveEvent): void;
+  /** Publishes on the broker; `luciole/v1/alerts/{id}` retained while open, empty once resolved. */
+  publish: PublishFn;
+  /** Webhooks and e-mail, started and stopped with the hook. */
+  notifier?: Notifier;
+  /** Operator overrides known to the controller (day_burner stays quiet under one). */
+  overrideActive?(lampId: string, t: number): boolean;
+  /** A cabinet_offline alert opened (the controller marks its live view offline). */
+  onCabinetOffline?(cabinetId: string): void;
+  /** How often silence, sensor windows and auto-resolution are checked, clock ms. Default min(15 s, period / 4). */
+  tickMs?: number;
+}
+
+/**
+ * Fault detection and alerts, wired for the controller: feed it every valid uplink, it runs the
+ * detectors, keeps the alerts' life cycle, and tells the store, the live stream, MQTT and the
+ * notification channels. Takes over offline-alerts.ts (cabinet_offline, same alert ids), whose
+ * open alerts it restores. No entry point throws: ingestion goes on whatever happens here.
+ */
+export class DetectionHook {
+  private readonly detectors: DetectorSet;
+  private readonly manager: AlertManager;
+  private readonly mqtt: MqttAlertPublisher;
+  private readonly errors: RateLimitedLog;
+  private adjacency = new Map<string, string[]>();
+  private stopTimer: (() => void) | null = null;
+
+  constructor(private readonly opts: DetectionHookOptions) {
+    const neighbours = (id: string): readonly string[] => this.adjacency.get(id) ?? [];
+    this.detectors = new DetectorSet({
+      thresholds: opts.thresholds ?? new Thresholds(),
+      site: opts.site,
+      neighbours,
+      defaultPeriodS: opts.defaultPeriodS,
+      ...(opts.overrideActive ? { overrideActive: opts.overrideActive } : {}),
+    });
+    this.manager = new AlertManager({
+      ...opts.alerts,
+      neighbours,
+      isNight: (t) => {
+        const site = opts.site();
+        return site !== null && isDark(site, t);
+      },
+      onChange: (a, c) => this.changed(a, c),
+    });
+    this.mqtt = new MqttAlertPublisher(opts.publish, opts.logger);
+    this.errors = new RateLimitedLog(opts.logger, 60_000, () => opts.clock.now());
+  }
+
+  /** Restores the alerts left open before a restart (from ConfigStore.alerts()), then watches. */
+  start(saved: readonly AlertView[]): void {
+    if (this.stopTimer) return;
+    this.manager.restore(saved);
+    this.opts.notifier?.start();
+    const tickMs = this.opts.tickMs ?? Math.max(1000, Math.min(15_000, (this.opts.defaultPeriodS * 1000) / 4));
+    this.stopTimer = every(this.opts.clock, tickMs, () => this.tick());
+  }
+
+  async stop(): Promise<void> {
+    this.stopTimer?.();
+    this.stopTimer = null;
+    await this.opts.notifier?.stop();
+  }
+
+  /** The inventory changed (import): lamps, their cabinets and the neighbour graph. */
+  setInventory(lamps: readonly LampRecord[]): void {
+    const adj = new Map<string, Set<string>>();
+    const link = (a: string, b: string): void => {
+      let s = adj.get(a);
+      if (!s) adj.set(a, (s = new Set()));
+      s.add(b);
+    };
+    for (const l of lamps) {
+      for (const n of l.neighbours) {
+        link(l.id, n);
+        link(n, l.id);
+      }
+    }
+    this.adjacency = new Map([...adj].map(([k, s]) => [k, [...s]]));
+    this.detectors.setInventory(lamps.map((l) => ({ id: l.id, cabinetId: l.cabinetId, zone: l.zone, nominalPowerW: l.nominalPowerW })));
+  }
+
+  telemetry(cabinetId: string, msg: Telemetry): void {
+    this.guard('telemetry', () => this.detectors.telemetry(cabinetId, msg, this.opts.clock.now()));
+  }
+
+  presence(cabinetId: string, msg: Presence): void {
+    this.guard('presence', () => this.detectors.presence(cabinetId, msg, this.opts.clock.now()));
+  }
+
+  event(cabinetId: string, msg: GatewayEvent): void {
+    this.guard('event', () => this.detectors.event(cabinetId, msg, this.opts.clock.now()));
+  }
+
+  status(cabinetId: string, msg: Status): void {
+    this.guard('status', () => this.detectors.status(cabinetId, msg, this.opts.clock.now()));
+  }
+
+  /** Any other valid uplink (ack): the cabinet is alive. */
+  heard(cabinetId: string): void {
+    this.guard('heard', () => this.detectors.heard(cabinetId, this.opts.clock.now()));
+  }
+
+  acknowledge(id: string, who: string): AlertView {
+    return this.manager.acknowledge(id, who, this.opts.clock.now());
+  }
+
+  resolve(id: string, who: string, note: string | null): AlertView {
+    return this.manager.resolve(id, who, note, this.opts.clock.now());
+  }
+
+  openAlerts(): AlertView[] {
+    return this.manager.list();
+  }
+
+  counters(): DetectionCounters {
+    return this.detectors.counters();
+  }
+
+  /** Runs the periodic checks now (the timer calls it; tests may too). */
+  tick(): void {
+    this.guard('tick', () => this.detectors.tick(this.opts.clock.now()));
+    try {
+      this.manager.tick(this.opts.clock.now());
+    } catch (err) {
+      this.errors.warn('tick', { err }, 'alert manager tick failed');
+    }
+  }
+
+  private guard(what: string, run: () => Finding[]): void {
+    try {
+      const findings = run();
+      if (findings.length > 0) this.manager.apply(findings, this.opts.clock.now());
+    } catch (err) {
+      this.errors.warn(what, { err }, 'fault detection failed');
+    }
+  }
+
+  private changed(alert: AlertView, change: AlertChange): void {
+    try {
+      this.opts.saveAlert(alert);
+    } catch (err) {
+      this.errors.warn('save', { err, alertId: alert.id }, 'alert not saved');
+    }
+    this.opts.emit({ type: 'alert', alert });
+    this.mqtt.alertChanged(alert);
+    this.opts.notifier?.alertChanged(alert, change);
+    if (alert.kind === 'cabinet_offline' && (change === 'opened' || change === 'reopened')) this.opts.onCabinetOffline?.(alert.cabinetId);
+  }
+}

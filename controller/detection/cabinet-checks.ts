@@ -1,0 +1,150 @@
+import type { Telemetry } from '../../protocol/index.js';
+import type { CabinetThresholds, LampThresholds } from './thresholds.js';
+import { historyLink, w, type Finding, type LampInfo } from './types.js';
+
+/** One cabinet's telemetry message with its inventory. */
+export interface CabinetSample {
+  cabinetId: string;
+  msg: Telemetry;
+  /** The cabinet's lamps in the inventory. */
+  lamps: readonly LampInfo[];
+  t: CabinetThresholds;
+  lampThresholds(lamp: LampInfo): LampThresholds;
+}
+
+interface Streak {
+  n: number;
+  since: number;
+}
+
+function bump(m: Map<string, Streak>, key: string, ts: number): Streak {
+  const st = m.get(key) ?? { n: 0, since: ts };
+  st.n++;
+  m.set(key, st);
+  return st;
+}
+
+/** voltage: the cabinet's supply out of nominal ± tolerance (230 V ± 10 %) for a few readings. */
+export class VoltageDetector {
+  private readonly out = new Map<string, Streak>();
+
+  observe(s: CabinetSample, out: Finding[]): void {
+    const v = s.msg.cabinet?.voltageV;
+    if (v === undefined) return;
+    const { nominalVoltageV: nom, voltageTolerance: tol } = s.t;
+    const lo = nom * (1 - tol);
+    const hi = nom * (1 + tol);
+    const ts = s.msg.ts;
+    if (v >= lo && v <= hi) {
+      this.out.delete(s.cabinetId);
+      out.push({ kind: 'voltage', cabinetId: s.cabinetId, lampId: null, active: false, at: ts, detail: 'tension normale' });
+      return;
+    }
+    const st = bump(this.out, s.cabinetId, ts);
+    if (st.n < s.t.voltageConfirmSamples) return;
+    out.push({
+      kind: 'voltage',
+      cabinetId: s.cabinetId,
+      lampId: null,
+      active: true,
+      at: ts,
+      detail: `tension d'alimentation hors tolérance : ${v.toFixed(1)} V`,
+      evidence: {
+        rule: `supply voltage outside ${lo.toFixed(0)}–${hi.toFixed(0)} V for ${s.t.voltageConfirmSamples} readings`,
+        expected: `${nom} V ± ${Math.round(tol * 100)} %`,
+        measured: `${v.toFixed(1)} V`,
+        window: { from: st.since, to: ts },
+        link: null,
+      },
+    });
+  }
+}
+
+/**
+ * cabinet_meter_mismatch: the cabinet meter reads more than its lamps plus its own draw, beyond
+ * meterAbsW + meterRelTol × Σ lamps (leakage to earth, theft, an unmetered load). Judged only on
+ * messages carrying every lamp of the inventory: a missing lamp would look like a mismatch.
+ */
+export class MeterMismatchDetector {
+  private readonly over = new Map<string, Streak>();
+
+  observe(s: CabinetSample, out: Finding[]): void {
+    const meterW = s.msg.cabinet?.powerW;
+    if (meterW === undefined || s.lamps.length === 0) return;
+    const known = new Set<string>();
+    for (const l of s.lamps) known.add(l.id);
+    let sum = 0;
+    let present = 0;
+    for (const r of s.msg.lamps) {
+      if (!known.has(r.id)) continue;
+      present++;
+      sum += r.powerW;
+    }
+    if (present < known.size) return;
+    const expected = sum + s.t.cabinetOwnW;
+    const allowed = s.t.meterAbsW + s.t.meterRelTol * sum;
+    const ts = s.msg.ts;
+    if (meterW - expected <= allowed) {
+      this.over.delete(s.cabinetId);
+      out.push({ kind: 'cabinet_meter_mismatch', cabinetId: s.cabinetId, lampId: null, active: false, at: ts, detail: 'compteur cohérent' });
+      return;
+    }
+    const st = bump(this.over, s.cabinetId, ts);
+    if (st.n < s.t.meterConfirmSamples) return;
+    out.push({
+      kind: 'cabinet_meter_mismatch',
+      cabinetId: s.cabinetId,
+      lampId: null,
+      active: true,
+      at: ts,
+      detail: `le compteur de l'armoire dépasse la somme des lampes de ${w(meterW - expected)}`,
+      evidence: {
+        rule: `meter − (Σ lamps + ${w(s.t.cabinetOwnW)} own) > ${w(s.t.meterAbsW)} + ${Math.round(s.t.meterRelTol * 100)} % of Σ lamps, ${s.t.meterConfirmSamples} readings`,
+        expected: `≤ ${w(expected + allowed)} (Σ lamps ${w(sum)})`,
+        measured: w(meterW),
+        window: { from: st.since, to: ts },
+        link: null,
+      },
+    });
+  }
+}
+
+/** no_data: a lamp of the inventory missing from its cabinet's telemetry, several messages in a row. */
+export class NoDataDetector {
+  private readonly missing = new Map<string, Streak>();
+
+  observe(s: CabinetSample, out: Finding[]): void {
+    const present = new Set<string>();
+    for (const r of s.msg.lamps) present.add(r.id);
+    const ts = s.msg.ts;
+    for (const lamp of s.lamps) {
+      if (present.has(lamp.id)) {
+        this.missing.delete(lamp.id);
+        out.push({ kind: 'no_data', cabinetId: s.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'données reçues' });
+        continue;
+      }
+      const st = bump(this.missing, lamp.id, ts);
+      const need = s.lampThresholds(lamp).noDataMessages;
+      if (st.n < need) continue;
+      out.push({
+        kind: 'no_data',
+        cabinetId: s.cabinetId,
+        lampId: lamp.id,
+        active: true,
+        at: ts,
+        detail: `aucune mesure de la lampe dans les ${st.n} derniers messages de l'armoire`,
+        evidence: {
+          rule: `lamp absent from ${need} telemetry messages in a row`,
+          expected: 'one reading per message',
+          measured: `absent from ${st.n} messages`,
+          window: { from: st.since, to: ts },
+          link: historyLink(lamp.id, st.since - 6 * 3_600_000, ts),
+        },
+      });
+    }
+  }
+
+  forget(lampId: string): void {
+    this.missing.delete(lampId);
+  }
+}

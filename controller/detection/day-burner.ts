@@ -1,0 +1,94 @@
+import { nightAt, type Night } from '../../core/astro.js';
+import type { Site } from '../../protocol/index.js';
+import type { LampDetector, LampSample } from './lamp-sample.js';
+import { historyLink, w, type Finding } from './types.js';
+
+export interface DayBurnerOptions {
+  /** The town's site; null: unknown, no verdict. */
+  site(): Site | null;
+  /** True when an operator's override holds the lamp at `t` (lit on purpose in daylight). */
+  overrideActive?(lampId: string, t: number): boolean;
+}
+
+const MIN_MS = 60_000;
+
+/**
+ * Daylight at `t` with a tolerance: later than dawn + tol and earlier than dusk − tol.
+ * A night owns noon to noon, so before noon we compare with its dawn, after noon with its dusk.
+ */
+export function isDaylight(site: Site, t: number, toleranceMs: number): boolean {
+  return daylightIn(nightAt(site, t), t, toleranceMs);
+}
+
+function daylightIn(n: Night, t: number, toleranceMs: number): boolean {
+  return !(t >= n.dusk - toleranceMs && t < n.dawn + toleranceMs);
+}
+
+/**
+ * day_burner: a lamp drawing power in daylight, with no override, for `confirmSamples`
+ * readings in a row. Cleared by a daylight reading without power; at night it says nothing.
+ */
+export class DayBurnerDetector implements LampDetector {
+  private readonly burning = new Map<string, { n: number; since: number }>();
+  /** The night last looked up, and for which site: every lamp of a message shares it. */
+  private night: { site: Site; n: Night } | null = null;
+
+  constructor(private readonly opts: DayBurnerOptions) {}
+
+  observe(s: LampSample, out: Finding[]): void {
+    const f = this.check(s);
+    if (f) out.push(f);
+  }
+
+  check(s: LampSample): Finding | null {
+    const { lamp, reading: r, t, ts } = s;
+    const site = this.opts.site();
+    if (!site) return null;
+    let day: boolean;
+    try {
+      day = daylightIn(this.nightAt(site, ts), ts, t.dayToleranceMin * MIN_MS);
+    } catch {
+      return null; // polar day or night: no dusk to compare with
+    }
+    if (!day || this.opts.overrideActive?.(lamp.id, ts)) {
+      this.burning.delete(lamp.id);
+      return null;
+    }
+    const limit = Math.max(t.dayPowerW, t.dayFraction * lamp.nominalPowerW);
+    if (r.powerW <= limit) {
+      this.burning.delete(lamp.id);
+      return { kind: 'day_burner', cabinetId: lamp.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'éteinte le jour' };
+    }
+    const st = this.burning.get(lamp.id) ?? { n: 0, since: ts };
+    st.n++;
+    this.burning.set(lamp.id, st);
+    if (st.n < t.confirmSamples) return null;
+    return {
+      kind: 'day_burner',
+      cabinetId: lamp.cabinetId,
+      lampId: lamp.id,
+      active: true,
+      at: ts,
+      detail: `lampe allumée en plein jour (${w(r.powerW)}, niveau ${r.level} %)`,
+      evidence: {
+        rule: `power > ${w(limit)} between dawn + ${t.dayToleranceMin} min and dusk − ${t.dayToleranceMin} min, no override, ${t.confirmSamples} readings`,
+        expected: `≤ ${w(limit)}`,
+        measured: `${w(r.powerW)} at level ${r.level}`,
+        window: { from: st.since, to: ts },
+        link: historyLink(lamp.id, st.since - 6 * 3_600_000, ts + s.periodMs),
+      },
+    };
+  }
+
+  forget(lampId: string): void {
+    this.burning.delete(lampId);
+  }
+
+  private nightAt(site: Site, ts: number): Night {
+    const c = this.night;
+    if (c && c.site === site && ts >= c.n.windowStart && ts < c.n.windowEnd) return c.n;
+    const n = nightAt(site, ts);
+    this.night = { site, n };
+    return n;
+  }
+}

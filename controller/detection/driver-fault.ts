@@ -1,0 +1,37 @@
+import type { LampDetector, LampSample } from './lamp-sample.js';
+import { historyLink, type Finding } from './types.js';
+
+const DRIVER_CODES = new Set(['driver_failure', 'overheat', 'low_voltage']);
+
+/** driver_fault: the gateway relays a driver fault code; cleared by a reading without one. */
+export class DriverFaultDetector implements LampDetector {
+  observe(s: LampSample, out: Finding[]): void {
+    const f = this.check(s);
+    if (f) out.push(f);
+  }
+
+  check(s: LampSample): Finding | null {
+    const { lamp, reading: r, ts } = s;
+    if (r.fault === null) {
+      return { kind: 'driver_fault', cabinetId: lamp.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'driver sans défaut' };
+    }
+    if (!DRIVER_CODES.has(r.fault)) return null;
+    return {
+      kind: 'driver_fault',
+      cabinetId: lamp.cabinetId,
+      lampId: lamp.id,
+      active: true,
+      at: ts,
+      detail: `défaut driver : ${r.fault}`,
+      evidence: {
+        rule: 'driver fault code driver_failure | overheat | low_voltage',
+        expected: 'fault = null',
+        measured: `fault = ${r.fault}`,
+        window: { from: ts, to: ts },
+        link: historyLink(lamp.id, ts - 6 * 3_600_000, ts + s.periodMs),
+      },
+    };
+  }
+
+  forget(): void {}
+}
