@@ -23,7 +23,7 @@ import { createDimmingEngine } from '../edge-agent/dimming/engine.js';
 import type { DimmingEngine } from '../edge-agent/dimming/types.js';
 import { SimulatedDriver } from '../edge-agent/sim-driver.js';
 import type { GatewayEvent, LampReading, Telemetry } from '../protocol/index.js';
-import { mulberry32 } from '../sim/random.js';
+import { mulberry32 } from '../edge-agent/prng.js';
 import { demoPlan, generateTown, townInventory } from '../sim/town.js';
 
 const HOUR = 3_600_000;

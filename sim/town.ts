@@ -1,7 +1,7 @@
 import type { Site } from '../protocol/index.js';
 import type { TownPlan } from '../controller/plan.js';
 import type { ZoneUpdate } from '../controller/zones.js';
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '../edge-agent/prng.js';
 
 /**
  * The simulated town of the demo and of the tests: districts laid out on a grid, each fed by
