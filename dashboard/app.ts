@@ -5,6 +5,7 @@ import type { ControllerApi } from '../controller/api.js';
 import type { Logger } from '../core/log.js';
 import { registerApiRoutes } from './api-routes.js';
 import { registerPolicyRoutes } from './routes-policies.js';
+import { registerPoliciesPage } from './routes-policies-page.js';
 import { registerIntegrationRoutes } from './routes-integrations.js';
 import { bearerAuthenticator, installAuth } from './auth.js';
 import { installErrorHandling } from './http-errors.js';
@@ -76,6 +77,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   registerIntegrationRoutes(app, opts);
   registerLiveStream(app, { controller: opts.controller, heartbeatMs: opts.heartbeatMs ?? 15_000, log: app.log });
   registerStaticUi(app);
+  registerPoliciesPage(app);
 
   await app.ready();
   return app;
