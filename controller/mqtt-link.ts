@@ -17,7 +17,34 @@ export interface MqttLinkOptions {
    */
   onConnect?(): Promise<void>;
   mqttOptions?: IClientOptions;
+  /**
+   * Share the load with other controllers through an MQTT 5 shared subscription: each filter is
+   * subscribed as `$share/<group>/<filter>` and the broker hands each message to one member.
+   * Needs Mosquitto or EMQX (aedes 1.2 speaks only MQTT 3.1.1).
+   */
+  shared?: SharedSubscriptionOptions;
 }
+
+export interface SharedSubscriptionOptions {
+  /** The group every controller of the cluster names, e.g. `controllers`. */
+  group: string;
+  /** This instance's name in the group, unique and stable: its client id is `<clientId>-<member>`. */
+  member: string;
+  /**
+   * How long the broker keeps this member's session (and queues its share) while it is away,
+   * seconds. Default one hour: long enough for a restart, short enough that a member removed
+   * without a clean disconnect does not hoard messages for days.
+   */
+  sessionExpiryS?: number;
+}
+
+/** `$share/<group>/<filter>`; the group name must not contain `/`, `+` or `#`. */
+export function sharedFilter(group: string, filter: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(group)) throw new Error(`invalid shared subscription group: ${JSON.stringify(group)}`);
+  return `$share/${group}/${filter}`;
+}
+
+const DEFAULT_SHARED_SESSION_EXPIRY_S = 3600;
 
 export interface PublishOptions {
   qos: 0 | 1;
@@ -46,12 +73,22 @@ export class MqttLink {
   async start(): Promise<void> {
     if (this.client) throw new Error('MQTT link already started');
     this.stopping = false;
-    const { logger } = this.opts;
+    const { logger, shared } = this.opts;
     const client = mqtt.connect(this.opts.url, {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       ...this.opts.mqttOptions,
-      clientId: this.opts.clientId,
+      ...(shared
+        ? {
+            protocolVersion: 5,
+            // MQTT 5 ends a session at disconnect unless told otherwise: clean: false alone is not enough.
+            properties: {
+              ...this.opts.mqttOptions?.properties,
+              sessionExpiryInterval: shared.sessionExpiryS ?? DEFAULT_SHARED_SESSION_EXPIRY_S,
+            },
+          }
+        : {}),
+      clientId: shared ? `${this.opts.clientId}-${shared.member}` : this.opts.clientId,
       username: this.opts.username,
       password: this.opts.password,
       clean: false,
@@ -113,8 +150,11 @@ export class MqttLink {
   }
 
   private async onConnected(client: MqttClient): Promise<void> {
-    const grants = await client.subscribeAsync(this.opts.subscriptions, { qos: 1 });
-    const refused = grants.filter((g) => g.qos === 128).map((g) => g.topic);
+    const shared = this.opts.shared;
+    const filters = shared ? this.opts.subscriptions.map((f) => sharedFilter(shared.group, f)) : this.opts.subscriptions;
+    const grants = await client.subscribeAsync(filters, { qos: 1 });
+    // MQTT 5 refusals are reason codes from 0x80 up; 3.1.1 has only 128.
+    const refused = grants.filter((g) => g.qos >= 128).map((g) => g.topic);
     if (refused.length > 0) throw new Error(`MQTT subscriptions refused: ${refused.join(', ')}`);
     this.opts.logger.info({ subscriptions: this.opts.subscriptions.length }, 'MQTT connected');
     if (this.opts.onConnect) await this.opts.onConnect();

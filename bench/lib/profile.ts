@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** The top self-time entries of a V8 `.cpuprofile` (written by `node --cpu-prof`). */
+
+const profileSchema = z.object({
+  nodes: z.array(
+    z.object({
+      id: z.number(),
+      callFrame: z.object({ functionName: z.string(), url: z.string(), lineNumber: z.number() }),
+    }),
+  ),
+  samples: z.array(z.number()),
+  timeDeltas: z.array(z.number()),
+});
+
+export interface ProfileEntry {
+  /** `function (file:line)`, the file cut to its package or source path. */
+  frame: string;
+  selfPct: number;
+}
+
+export function summariseProfile(file: string, top: number): ProfileEntry[] {
+  const p = profileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const frameOf = new Map<number, string>();
+  for (const n of p.nodes) {
+    const url = n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '');
+    frameOf.set(n.id, `${n.callFrame.functionName || '(anonymous)'} (${url || 'native'}${url ? `:${n.callFrame.lineNumber + 1}` : ''})`);
+  }
+  const self = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    const frame = frameOf.get(p.samples[i]!) ?? '?';
+    self.set(frame, (self.get(frame) ?? 0) + dt);
+    total += dt;
+  }
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([frame, us]) => ({ frame, selfPct: Math.round((1000 * us) / total) / 10 }));
+}

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench` (= build, then `node dist/bench/run.js`): the benchmark harness of issue 8.
+ * Starts the real processes on loopback, prints a table and writes each scenario's figures as
+ * JSON under bench/results/. Never part of `npm test`.
+ *
+ *   node dist/bench/run.js                       every scenario (about 8 minutes)
+ *   node dist/bench/run.js ingest [edge ...]     some of them
+ *   options: --ingest-seconds N  --ingest-cabinets N  --ingest-variants a,b  --cpu-prof
+ *            --controller-nodelay (Nagle off on the controller's MQTT socket: the proposed fix)
+ *            --city-minutes N (default 3, real minutes)  --edge-seconds N (default 60)
+ *            --presence-seconds N (default 30)
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { formatTable, writeResult, type ScenarioResult } from './lib/result.js';
+import { DEFAULT_CITY, runCity } from './scenarios/city.js';
+import { DEFAULT_EDGE, runEdge } from './scenarios/edge.js';
+import { DEFAULT_INGEST, runIngest, type Variant } from './scenarios/ingest.js';
+
+const SCENARIOS = ['ingest', 'edge', 'presence', 'city'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const flagsSchema = z.object({
+  'ingest-seconds': z.coerce.number().int().positive().optional(),
+  'ingest-cabinets': z.coerce.number().int().positive().optional(),
+  'ingest-variants': z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(z.enum(['luciole-aedes', 'floor-aedes', 'luciole-mosquitto'])))
+    .optional(),
+  'cpu-prof': z.boolean().optional(),
+  'controller-nodelay': z.boolean().optional(),
+  'city-minutes': z.coerce.number().positive().optional(),
+  'edge-seconds': z.coerce.number().int().positive().optional(),
+  'presence-seconds': z.coerce.number().int().positive().optional(),
+});
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'ingest-seconds': { type: 'string' },
+      'ingest-cabinets': { type: 'string' },
+      'ingest-variants': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'controller-nodelay': { type: 'boolean' },
+      'city-minutes': { type: 'string' },
+      'edge-seconds': { type: 'string' },
+      'presence-seconds': { type: 'string' },
+    },
+  });
+  const parsed = flagsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`--${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`);
+  }
+  const f = parsed.data;
+  for (const p of positionals) {
+    if (!(SCENARIOS as readonly string[]).includes(p)) throw new Error(`unknown scenario "${p}" (one of ${SCENARIOS.join(', ')})`);
+  }
+  const chosen = (positionals.length > 0 ? positionals : [...SCENARIOS]) as Scenario[];
+  const command = `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim();
+  const results: ScenarioResult[] = [];
+  for (const s of chosen) {
+    console.log(`\n== ${s}`);
+    let r: ScenarioResult;
+    switch (s) {
+      case 'ingest':
+        r = await runIngest(
+          {
+            ...DEFAULT_INGEST,
+            ...(f['ingest-seconds'] ? { measureS: f['ingest-seconds'] } : {}),
+            ...(f['ingest-cabinets'] ? { cabinets: f['ingest-cabinets'] } : {}),
+            ...(f['ingest-variants'] ? { variants: f['ingest-variants'] as Variant[] } : {}),
+            cpuProf: f['cpu-prof'] ?? false,
+            controllerNoDelay: f['controller-nodelay'] ?? false,
+          },
+          command,
+        );
+        break;
+      case 'edge':
+        r = await runEdge({ ...DEFAULT_EDGE, ...(f['edge-seconds'] ? { durationS: f['edge-seconds'] } : {}) }, command);
+        break;
+      case 'presence':
+        r = await runCity(
+          { ...DEFAULT_CITY, name: 'presence', telemetry: false, durationS: f['presence-seconds'] ?? 30 },
+          command,
+        );
+        break;
+      case 'city':
+        r = await runCity({ ...DEFAULT_CITY, durationS: Math.round((f['city-minutes'] ?? 3) * 60) }, command);
+        break;
+    }
+    const file = writeResult(r);
+    console.log(`  → ${file}`);
+    results.push(r);
+  }
+  console.log(`\n${formatTable(results)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

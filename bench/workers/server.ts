@@ -1,0 +1,149 @@
+import net from 'node:net';
+import Database from 'better-sqlite3';
+import mqtt, { type MqttClient } from 'mqtt';
+import { z } from 'zod';
+import { systemClock } from '../../core/clock.js';
+import { createLogger } from '../../core/log.js';
+import { CredentialStore } from '../../broker/credentials.js';
+import { startBroker, type RunningBroker } from '../../broker/broker.js';
+import { startServer, CONTROLLER_USERNAME, type RunningServer } from '../../cli/server.js';
+import { allCabinetsFilter, siteSchema } from '../../protocol/index.js';
+import { townPlanSchema } from '../../controller/plan.js';
+import { onParentMessage, reply } from '../lib/proc.js';
+import { Samples } from '../lib/stats.js';
+
+/**
+ * The receiving side of a bench, in its own process so its CPU is its own:
+ *   - `luciole`: `startServer` as `luciole serve` runs it (bundled aedes, or an external broker
+ *     such as Mosquitto), with the telemetry store's write instrumented for publish→stored latency;
+ *   - `floor`: the same bundled broker with a subscriber that only does JSON.parse.
+ */
+
+const startSchema = z.object({
+  type: z.literal('start'),
+  mode: z.enum(['luciole', 'floor']),
+  dataDir: z.string(),
+  cabinets: z.array(z.string()),
+  inventoryFile: z.string().optional(),
+  brokerUrl: z.string().optional(),
+  controllerPassword: z.string().optional(),
+  town: z.object({ name: z.string(), site: siteSchema }).optional(),
+  plan: townPlanSchema.optional(),
+  /**
+   * Turn Nagle off on this process's outgoing sockets (the controller's MQTT connection): the
+   * A/B of the change proposed for MqttLink, which MQTT.js does not make by itself.
+   */
+  clientNoDelay: z.boolean().default(false),
+});
+
+const log = createLogger({ level: 'warn', name: 'bench-server' });
+const latency = new Samples();
+let messages = 0;
+let samples = 0;
+let server: RunningServer | null = null;
+let broker: RunningBroker | null = null;
+let floorClient: MqttClient | null = null;
+let db: Database.Database | null = null;
+let progress: NodeJS.Timeout | null = null;
+
+onParentMessage(async (m) => {
+  switch (m.type) {
+    case 'start': {
+      const o = startSchema.parse(m);
+      if (o.clientNoDelay) patchNoDelay();
+      const secrets = o.mode === 'luciole' ? await startLuciole(o) : await startFloor(o);
+      progress = setInterval(() => reply({ type: 'progress', messages, samples }), 25);
+      reply({ type: 'ready', mqttUrl: server?.mqttUrl ?? broker?.url ?? o.brokerUrl, secrets });
+      return;
+    }
+    case 'reset':
+      latency.clear();
+      reply({ type: 'reset', messages, samples });
+      return;
+    case 'report': {
+      const mem = process.memoryUsage();
+      reply({
+        type: 'report',
+        messages,
+        samples,
+        latency: latency.summary(),
+        stats: server ? server.controller.stats() : null,
+        heapUsedMb: mem.heapUsed / 1048576,
+        rssMb: mem.rss / 1048576,
+      });
+      return;
+    }
+    case 'stop':
+      if (progress) clearInterval(progress);
+      await floorClient?.endAsync(true);
+      await server?.stop();
+      await broker?.close();
+      db?.close();
+      log.flush();
+      process.exit(0);
+  }
+});
+
+async function startLuciole(o: z.infer<typeof startSchema>): Promise<Record<string, string>> {
+  server = await startServer(
+    {
+      dataDir: o.dataDir,
+      mqttPort: 0,
+      httpPort: 0,
+      host: '127.0.0.1',
+      periodS: 60,
+      ...(o.inventoryFile ? { inventory: o.inventoryFile } : {}),
+      ...(o.brokerUrl ? { brokerUrl: o.brokerUrl, controllerPassword: o.controllerPassword } : {}),
+    },
+    { clock: systemClock(), logger: log },
+  );
+  // Instrumented on the instance, so the controller's own write path is what is measured.
+  const store = server.telemetryStore;
+  const write = store.writeTelemetry.bind(store);
+  store.writeTelemetry = async (batch) => {
+    const r = await write(batch);
+    const now = Date.now();
+    for (const rec of batch) latency.push(now - rec.ts);
+    messages += r.stored;
+    samples += r.samples;
+    return r;
+  };
+  if (o.town) server.configStore.setTown(o.town, 'bench');
+  if (o.plan) await server.controller.publishPlan(o.plan, 'bench');
+  const secrets: Record<string, string> = {};
+  // With an external broker its accounts are in its own password file.
+  if (!o.brokerUrl) for (const id of o.cabinets) secrets[id] = server.credentials.issue(id, 'cabinet');
+  return secrets;
+}
+
+async function startFloor(o: z.infer<typeof startSchema>): Promise<Record<string, string>> {
+  db = new Database(`${o.dataDir}/config.db`);
+  const credentials = new CredentialStore(db);
+  credentials.init();
+  const secrets: Record<string, string> = {};
+  for (const id of o.cabinets) secrets[id] = credentials.issue(id, 'cabinet');
+  const controllerPassword = credentials.issue(CONTROLLER_USERNAME, 'controller');
+  broker = await startBroker({ port: 0, host: '127.0.0.1', credentials, logger: log });
+  const client = await mqtt.connectAsync(broker.url, {
+    username: CONTROLLER_USERNAME,
+    password: controllerPassword,
+    clientId: 'bench-floor',
+    reconnectPeriod: 0,
+  });
+  floorClient = client;
+  client.on('message', (_topic, payload) => {
+    const msg = JSON.parse(payload.toString('utf8')) as { ts: number; lamps: unknown[] };
+    latency.push(Date.now() - msg.ts);
+    messages++;
+    samples += msg.lamps.length;
+  });
+  await client.subscribeAsync(allCabinetsFilter('telemetry'), { qos: 1 });
+  return secrets;
+}
+
+function patchNoDelay(): void {
+  // MQTT.js calls net.createConnection on the shared module object at connect time.
+  const original = net.createConnection.bind(net) as (...args: unknown[]) => net.Socket;
+  (net as unknown as { createConnection: (...args: unknown[]) => net.Socket }).createConnection = (...args: unknown[]) =>
+    original(...args).setNoDelay(true);
+}
