@@ -7,6 +7,7 @@ import { LucioleError } from '../core/errors.js';
 import { idSchema } from '../protocol/index.js';
 import { CredentialStore } from '../broker/credentials.js';
 import { startBroker } from '../broker/broker.js';
+import { generateMosquittoFiles } from '../broker/mosquitto-config.js';
 import { openConfigStore } from '../controller/config-store.js';
 import { loadEdgeConfig } from '../edge-agent/config.js';
 import { buildSimulatedEdgeAgent } from '../edge-agent/compose.js';
@@ -26,6 +27,7 @@ Usage:
                 [--telemetry sqlite|influxdb1|influxdb2 --influx-url URL --influx-db DB
                  --influx-username U --influx-org ORG --influx-bucket B]
   luciole broker --data-dir DIR [--mqtt-port N] [--host H] [--tls-cert FILE --tls-key FILE]
+  luciole broker mosquitto-config --data-dir DIR --out DIR [--rotate] [--listen-port N] [--listen-host H]
   luciole edge-agent --config FILE
   luciole cabinet credentials CABINET_ID --data-dir DIR
   luciole controller credentials --data-dir DIR
@@ -259,6 +261,50 @@ function credentialsCommand(role: 'cabinet' | 'controller', argv: string[]): voi
   });
 }
 
+/** Password, ACL and config files for Mosquitto, from the cabinets of the inventory. */
+function mosquittoConfig(argv: string[]): void {
+  const { values } = parseFlags(argv, {
+    'data-dir': { type: 'string' },
+    out: { type: 'string' },
+    rotate: { type: 'boolean' },
+    'listen-port': { type: 'string' },
+    'listen-host': { type: 'string' },
+  });
+  const cfg = parseConfig(
+    z.object({
+      out: z.string().min(1),
+      rotate: z.boolean().default(false),
+      port: portSchema.default(1883),
+      host: z.string().default('0.0.0.0'),
+    }),
+    { out: values.out, rotate: values.rotate, port: values['listen-port'], host: values['listen-host'] },
+    'broker mosquitto-config',
+  );
+  withConfigStore(values['data-dir'], (store) => {
+    const credentials = new CredentialStore(store.db);
+    credentials.init();
+    const r = generateMosquittoFiles({
+      outDir: cfg.out,
+      issuer: credentials,
+      controller: CONTROLLER_USERNAME,
+      cabinets: store.cabinets().map((c) => c.id),
+      rotate: cfg.rotate,
+      listener: { port: cfg.port, host: cfg.host },
+    });
+    store.audit('cli', 'mosquitto.config', cfg.out, `${r.issued.size} secrets issued, ${r.removed.length} accounts removed`);
+    out(
+      JSON.stringify({
+        passwordFile: r.passwordFile,
+        aclFile: r.aclFile,
+        confFile: r.confFile,
+        secretsFile: r.secretsFile,
+        issued: [...r.issued.keys()],
+        removed: r.removed,
+      }),
+    );
+  });
+}
+
 function inventoryImport(argv: string[]): void {
   const { values, positionals } = parseFlags(argv, { 'data-dir': { type: 'string' } });
   const file = positionals[0];
@@ -277,6 +323,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve':
       return serve(argv.slice(1));
     case 'broker':
+      if (sub === 'mosquitto-config') return mosquittoConfig(rest);
       return broker(argv.slice(1));
     case 'edge-agent':
       return edgeAgent(argv.slice(1));
