@@ -16,8 +16,9 @@ import { formatTable, writeResult, type ScenarioResult } from './lib/result.js';
 import { DEFAULT_CITY, runCity } from './scenarios/city.js';
 import { DEFAULT_EDGE, runEdge } from './scenarios/edge.js';
 import { DEFAULT_INGEST, runIngest, type Variant } from './scenarios/ingest.js';
+import { DEFAULT_SAVINGS, runSavings } from './scenarios/savings.js';
 
-const SCENARIOS = ['ingest', 'edge', 'presence', 'city'] as const;
+const SCENARIOS = ['savings', 'ingest', 'edge', 'presence', 'city'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const flagsSchema = z.object({
@@ -67,6 +68,9 @@ async function main(): Promise<void> {
     console.log(`\n== ${s}`);
     let r: ScenarioResult;
     switch (s) {
+      case 'savings':
+        r = await runSavings(DEFAULT_SAVINGS, command);
+        break;
       case 'ingest':
         r = await runIngest(
           {

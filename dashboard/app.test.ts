@@ -22,7 +22,9 @@ import {
 import { LucioleError } from '../core/errors.js';
 import { createSseParser, type SseMessage } from './ui/sse-parser.js';
 import { buildApp } from './index.js';
-import { UI_FILE_NAMES } from './static-ui.js';
+import { uiFileNames } from './static-ui.js';
+
+const UI_FILE_NAMES = uiFileNames();
 import { credentialsSchema, errorBodySchema, healthSchema, townSchema } from './schemas.js';
 
 /**

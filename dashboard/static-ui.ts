@@ -18,17 +18,22 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   js: 'text/javascript; charset=utf-8',
 };
 const uiDir = new URL('./ui/', import.meta.url);
-const UI_FILES: ReadonlyMap<string, string> = new Map(
-  readdirSync(uiDir)
-    .map((name) => [name, /^[a-z0-9-]+\.([a-z]+)$/.exec(name)?.[1]] as const)
-    .filter((e): e is readonly [string, string] => e[1] !== undefined && Object.hasOwn(CONTENT_TYPES, e[1]))
-    .map(([name, ext]) => [name, CONTENT_TYPES[ext]!]),
-);
+function listUiFiles(): ReadonlyMap<string, string> {
+  return new Map(
+    readdirSync(uiDir)
+      .map((name) => [name, /^[a-z0-9-]+\.([a-z]+)$/.exec(name)?.[1]] as const)
+      .filter((e): e is readonly [string, string] => e[1] !== undefined && Object.hasOwn(CONTENT_TYPES, e[1]))
+      .map(([name, ext]) => [name, CONTENT_TYPES[ext]!]),
+  );
+}
 
-export const UI_FILE_NAMES: readonly string[] = [...UI_FILES.keys()];
+/** The files served, for tests. */
+export function uiFileNames(): string[] {
+  return [...listUiFiles().keys()];
+}
 
-async function sendUiFile(reply: FastifyReply, name: string): Promise<FastifyReply> {
-  const type = UI_FILES.get(name);
+async function sendUiFile(files: ReadonlyMap<string, string>, reply: FastifyReply, name: string): Promise<FastifyReply> {
+  const type = files.get(name);
   if (type === undefined) throw new LucioleError('LUCIOLE_ERR_NOT_FOUND', 'no such file');
   // Read on each request: small files, and an edited UI shows on reload during development.
   const body = await readFile(new URL(name, uiDir));
@@ -38,9 +43,12 @@ async function sendUiFile(reply: FastifyReply, name: string): Promise<FastifyRep
 const uiParamsSchema = z.object({ '*': z.string().max(64) });
 
 export function registerStaticUi(app: FastifyInstance): void {
+  const files = listUiFiles();
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  typed.get('/', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => sendUiFile(reply, 'index.html'));
+  typed.get('/', { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
+    sendUiFile(files, reply, 'index.html'),
+  );
   typed.get('/ui/*', { config: { public: true }, schema: { hide: true, params: uiParamsSchema } }, async (request, reply) =>
-    sendUiFile(reply, request.params['*']),
+    sendUiFile(files, reply, request.params['*']),
   );
 }
