@@ -216,3 +216,23 @@ describe('predictNights: speed', () => {
 function lampsWarm(pol: Policy, ids: string[]): void {
   predictNights({ policy: pol, lamps: ids.slice(0, 2).map((id) => ({ id, nominalPowerW: 1 })), presence: [], nights: ['2026-01-10'] });
 }
+
+describe('predictNights: which detections the policy means to serve', () => {
+  it('a lamp without presence settings, or outside its slots, is not eligible; the others are served', () => {
+    const evening: Profile = { schedule: [{ from: 'dusk', to: '22:00', level: 40 }] };
+    const [r] = predictNights({
+      policy: policy({ p: flat20, park: evening }, { A: { profile: 'p' }, P: { profile: 'park' } }),
+      lamps: [
+        { id: 'A', nominalPowerW: 50 },
+        { id: 'P', nominalPowerW: 25 },
+      ],
+      presence: [
+        { lampId: 'A', ts: at('2026-01-16', 3, 0), kind: 'pedestrian' },
+        { lampId: 'P', ts: at('2026-01-15', 21, 0), kind: 'pedestrian' },
+        { lampId: 'P', ts: at('2026-01-16', 2, 0), kind: 'pedestrian' },
+      ],
+      nights: [NIGHT],
+    });
+    expect(r).toMatchObject({ detections: 3, detectionsEligible: 1, detectionsBoosted: 1 });
+  });
+});

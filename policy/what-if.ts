@@ -54,6 +54,9 @@ export interface NightPrediction {
   energyWh: number;
   fullPowerWh: number;
   detections: number;
+  /** Detections the policy means to serve: at a lamp with presence settings, inside one of its slots. */
+  detectionsEligible: number;
+  /** Eligible detections whose lamp reached its presence level within rampUpMs. */
   detectionsBoosted: number;
 }
 
@@ -181,6 +184,7 @@ function predictNight(
   };
 
   let count = 0;
+  let eligible = 0;
   let boosted = 0;
   let lo = lowerBoundTs(detections, night.dusk);
   for (; lo < detections.length && detections[lo]!.ts < night.dawn; lo++) {
@@ -202,7 +206,10 @@ function predictNight(
     }
     const i = index.get(d.lampId)!;
     const p = settings(i);
-    if (p && a.levelAt(d.lampId, d.ts + p.rampUpMs) >= p.level) boosted++;
+    if (p && raised.includes(d.lampId)) {
+      eligible++;
+      if (a.levelAt(d.lampId, d.ts + p.rampUpMs) >= p.level) boosted++;
+    }
   }
   for (let i = 0; i < ids.length; i++) if (!Number.isNaN(openFrom[i]!)) closeBoost(i, night.windowEnd);
 
@@ -214,7 +221,7 @@ function predictNight(
     energyWh += (lamp.nominalPowerW * levelMs[i]!) / 100 / HOUR_MS + (standby * darkMs) / HOUR_MS;
     fullPowerWh += ((lamp.nominalPowerW + standby) * darkMs) / HOUR_MS;
   });
-  return { date: night.date, energyWh, fullPowerWh, detections: count, detectionsBoosted: boosted };
+  return { date: night.date, energyWh, fullPowerWh, detections: count, detectionsEligible: eligible, detectionsBoosted: boosted };
 }
 
 /** First index whose value is > t. */
