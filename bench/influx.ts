@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { systemClock } from '../core/clock.js';
 import { silentLogger } from '../core/log.js';
 import { SqliteTelemetryStore } from '../controller/sqlite-telemetry-store.js';
@@ -79,15 +80,25 @@ async function rawCeiling(url: string, database: string): Promise<number> {
   return (lines * LAMPS_PER_CABINET) / (LAMPS_PER_CABINET + 1) / ((performance.now() - start) / 1000);
 }
 
-async function main(): Promise<void> {
+export interface InfluxBenchResult {
+  sqliteSamplesPerS: number;
+  influxCeilingSamplesPerS: number;
+  influxStoreSamplesPerS: number;
+  outages: Array<{ label: string; spilled: number; spillMs: number; queueDepth: number; catchUpMs: number }>;
+}
+
+/** Each store's write rate and InfluxDB's outage catch-up; `log` gets the lines as they come. */
+export async function runInfluxBench(log: (line: string) => void = console.log): Promise<InfluxBenchResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'luciole-bench-influx-'));
   const server = new InfluxdFixture();
   await server.start();
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const outages: InfluxBenchResult['outages'] = [];
   try {
     const sqlite = new SqliteTelemetryStore({ file: path.join(dir, 'telemetry.db') });
     await sqlite.open();
-    console.log(`sqlite store:          ${fmt(await storeRate(sqlite))} lamp samples/s`);
+    const sqliteRate = await storeRate(sqlite);
+    log(`sqlite store:          ${fmt(sqliteRate)} lamp samples/s`);
     await sqlite.close();
 
     const influx = new InfluxDb1Store({
@@ -106,9 +117,9 @@ async function main(): Promise<void> {
       await influx.writeTelemetry(batch);
     }
     const ceiling = await rawCeiling(server.url, 'bench');
-    console.log(`influxdb1 raw ceiling: ${fmt(ceiling)} lamp samples/s (pre-built line protocol, 5,000 lines/request, 2 in flight)`);
+    log(`influxdb1 raw ceiling: ${fmt(ceiling)} lamp samples/s (pre-built line protocol, 5,000 lines/request, 2 in flight)`);
     const api = await storeRate(influx, CABINETS * 1000);
-    console.log(`influxdb1 store:       ${fmt(api)} lamp samples/s (${(api / ceiling).toFixed(2)} of the ceiling)`);
+    log(`influxdb1 store:       ${fmt(api)} lamp samples/s (${(api / ceiling).toFixed(2)} of the ceiling)`);
 
     // Outage: 15 minutes of the demo town (500 lamps, 10 cabinets) and of a 100,000-lamp town.
     for (const [label, cabinets, minutes] of [
@@ -129,16 +140,19 @@ async function main(): Promise<void> {
       const t1 = performance.now();
       while (influx.queueDepth() > 0) await new Promise((r) => setTimeout(r, 20));
       const catchUp = performance.now() - t1;
-      console.log(
+      outages.push({ label, spilled, spillMs, queueDepth: depth, catchUpMs: catchUp });
+      log(
         `outage (${label}): ${fmt(spilled)} samples spilled in ${fmt(spillMs)} ms, queue depth ${fmt(depth)} lines, ` +
           `written ${fmt(catchUp)} ms after InfluxDB was back (retry backoff included)`,
       );
     }
     await influx.close();
+    return { sqliteSamplesPerS: sqliteRate, influxCeilingSamplesPerS: ceiling, influxStoreSamplesPerS: api, outages };
   } finally {
     await server.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-await main();
+// Run as a script, not when bench/run.ts imports it.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runInfluxBench();

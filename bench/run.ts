@@ -3,10 +3,12 @@
  * Starts the real processes on loopback, prints a table and writes each scenario's figures as
  * JSON under bench/results/. Never part of `npm test`.
  *
- *   node dist/bench/run.js                       every scenario (about 8 minutes)
- *   node dist/bench/run.js ingest [edge ...]     some of them
+ *   node dist/bench/run.js                       every scenario (about 15 minutes)
+ *   node dist/bench/run.js ingest [edge ...]     some of them: savings, ingest, edge, presence, city,
+ *                                                detection, report, influx, import, store
  *   options: --ingest-seconds N  --ingest-cabinets N  --ingest-variants a,b  --cpu-prof
- *            --controller-nodelay (Nagle off on the controller's MQTT socket: the proposed fix)
+ *            --controller-nagle (ingest, presence, city: Nagle left on for the controller's MQTT socket,
+ *              the A/B of MqttLink's setNoDelay)
  *            --city-minutes N (default 3, real minutes)  --edge-seconds N (default 60)
  *            --presence-seconds N (default 30)
  */
@@ -17,8 +19,13 @@ import { DEFAULT_CITY, runCity } from './scenarios/city.js';
 import { DEFAULT_EDGE, runEdge } from './scenarios/edge.js';
 import { DEFAULT_INGEST, runIngest, type Variant } from './scenarios/ingest.js';
 import { DEFAULT_SAVINGS, runSavings } from './scenarios/savings.js';
+import { DEFAULT_DETECTION, runDetection } from './scenarios/detection.js';
+import { runImport } from './scenarios/import.js';
+import { runInflux } from './scenarios/influx.js';
+import { runReport } from './scenarios/report.js';
+import { DEFAULT_STORE, runStore } from './scenarios/store.js';
 
-const SCENARIOS = ['savings', 'ingest', 'edge', 'presence', 'city'] as const;
+const SCENARIOS = ['savings', 'ingest', 'edge', 'presence', 'city', 'detection', 'report', 'influx', 'import', 'store'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const flagsSchema = z.object({
@@ -30,7 +37,7 @@ const flagsSchema = z.object({
     .pipe(z.array(z.enum(['luciole-aedes', 'floor-aedes', 'luciole-mosquitto'])))
     .optional(),
   'cpu-prof': z.boolean().optional(),
-  'controller-nodelay': z.boolean().optional(),
+  'controller-nagle': z.boolean().optional(),
   'city-minutes': z.coerce.number().positive().optional(),
   'edge-seconds': z.coerce.number().int().positive().optional(),
   'presence-seconds': z.coerce.number().int().positive().optional(),
@@ -46,7 +53,7 @@ async function main(): Promise<void> {
       'ingest-cabinets': { type: 'string' },
       'ingest-variants': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
-      'controller-nodelay': { type: 'boolean' },
+      'controller-nagle': { type: 'boolean' },
       'city-minutes': { type: 'string' },
       'edge-seconds': { type: 'string' },
       'presence-seconds': { type: 'string' },
@@ -79,7 +86,7 @@ async function main(): Promise<void> {
             ...(f['ingest-cabinets'] ? { cabinets: f['ingest-cabinets'] } : {}),
             ...(f['ingest-variants'] ? { variants: f['ingest-variants'] as Variant[] } : {}),
             cpuProf: f['cpu-prof'] ?? false,
-            controllerNoDelay: f['controller-nodelay'] ?? false,
+            controllerNagle: f['controller-nagle'] ?? false,
           },
           command,
         );
@@ -89,12 +96,30 @@ async function main(): Promise<void> {
         break;
       case 'presence':
         r = await runCity(
-          { ...DEFAULT_CITY, name: 'presence', telemetry: false, durationS: f['presence-seconds'] ?? 30 },
+          { ...DEFAULT_CITY, name: 'presence', telemetry: false, durationS: f['presence-seconds'] ?? 30, controllerNagle: f['controller-nagle'] ?? false },
           command,
         );
         break;
       case 'city':
-        r = await runCity({ ...DEFAULT_CITY, durationS: Math.round((f['city-minutes'] ?? 3) * 60) }, command);
+        r = await runCity(
+          { ...DEFAULT_CITY, durationS: Math.round((f['city-minutes'] ?? 3) * 60), controllerNagle: f['controller-nagle'] ?? false },
+          command,
+        );
+        break;
+      case 'detection':
+        r = await runDetection(DEFAULT_DETECTION, command);
+        break;
+      case 'report':
+        r = await runReport(command);
+        break;
+      case 'influx':
+        r = await runInflux(command);
+        break;
+      case 'import':
+        r = await runImport(100_000, command);
+        break;
+      case 'store':
+        r = await runStore({ ...DEFAULT_STORE, ...(f['ingest-seconds'] ? { seconds: f['ingest-seconds'] } : {}) }, command);
         break;
     }
     const file = writeResult(r);

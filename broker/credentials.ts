@@ -59,6 +59,12 @@ export interface CredentialStoreOptions {
   scrypt?: ScryptParams;
   /** Successful verifications remembered, least recently used evicted. */
   cacheSize?: number;
+  /**
+   * Called with each new cabinet secret, in the same transaction as its hash: the controller
+   * derives and stores the cabinet's command key from it (controller/command-signing.ts), the one
+   * moment the secret exists in clear. If it throws, nothing is issued.
+   */
+  onCabinetSecret?: (cabinetId: string, secret: string) => void;
 }
 
 function scryptOptions(params: ScryptParams): { N: number; r: number; p: number; maxmem: number } {
@@ -77,6 +83,7 @@ export class CredentialStore {
   private readonly now: () => number;
   private readonly params: ScryptParams;
   private readonly cacheSize: number;
+  private readonly onCabinetSecret: ((cabinetId: string, secret: string) => void) | undefined;
   /** Key: username, generation and sha256 of the secret; value: the role granted. */
   private readonly cache = new Map<string, Role>();
   private stmts: {
@@ -94,6 +101,7 @@ export class CredentialStore {
     this.now = opts.now ?? Date.now;
     this.params = scryptParamsSchema.parse(opts.scrypt ?? DEFAULT_SCRYPT_PARAMS);
     this.cacheSize = opts.cacheSize ?? 4096;
+    this.onCabinetSecret = opts.onCabinetSecret;
   }
 
   init(): void {
@@ -151,7 +159,10 @@ export class CredentialStore {
     const salt = randomBytes(SALT_BYTES);
     // Synchronous on purpose: issuing is a rare admin action and the row must be written before return.
     const hash = scryptSync(secret, salt, this.params.keylen, scryptOptions(this.params));
-    s.upsert.run(username, role, hash, salt, JSON.stringify(this.params), this.now());
+    this.db.transaction(() => {
+      s.upsert.run(username, role, hash, salt, JSON.stringify(this.params), this.now());
+      if (role === 'cabinet') this.onCabinetSecret?.(username, secret);
+    })();
     return secret;
   }
 

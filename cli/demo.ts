@@ -10,6 +10,7 @@ import { EdgeAgent } from '../edge-agent/agent.js';
 import { SimulatedDriver } from '../edge-agent/sim-driver.js';
 import { parseInventory } from '../controller/inventory.js';
 import { SqliteTelemetryStore } from '../controller/sqlite-telemetry-store.js';
+import { ReportSettingsStore } from '../controller/reports/settings-store.js';
 import { demoPlan, demoZones, generateTown, townInventory, type SimTown } from '../sim/town.js';
 import { generateHistory } from '../sim/history.js';
 import { startServer, type RunningServer } from './server.js';
@@ -26,6 +27,8 @@ export interface DemoOptions {
   /** Scales the simulated traffic of every presence sensor. */
   traffic: number;
   adminToken?: string | undefined;
+  /** Inject a few faults a little after start, so the maintenance board has something to show. */
+  faults?: boolean;
   /** Override the start instant (default: 5 minutes before tonight's dusk). */
   startAt?: number | undefined;
   logger: Logger;
@@ -114,6 +117,18 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   try {
     server.configStore.setTown({ name: town.name, site: town.site }, 'demo');
     for (const [zone, meta] of Object.entries(demoZones())) server.controller.policies.updateZone(zone, meta, 'demo');
+    // A regulated tariff, so the energy report shows euros.
+    const reportSettings = new ReportSettingsStore(server.configStore.db);
+    reportSettings.init();
+    if (reportSettings.get().tariffs.length === 0) {
+      reportSettings.save(
+        {
+          ...reportSettings.get(),
+          tariffs: [{ from: '2025-01-01', to: null, eurPerKWh: 0.2016, label: 'Tarif de démonstration' }],
+        },
+        'demo',
+      );
+    }
     if (!server.configStore.currentPlan()) await server.controller.publishPlan(plan, 'demo');
 
     let i = 0;
@@ -156,9 +171,27 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       agents.set(cab.id, { agent, driver });
       await agent.start();
     }
+    if (opts.faults ?? true) injectDemoFaults(town, agents, clock);
     return { server, town, clock, agents, dataDir, stop };
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/**
+ * What a crew would find on a real network: a lamp out, a drifting driver, a stuck presence
+ * sensor and a cabinet door left open, a few simulated minutes after dusk.
+ */
+function injectDemoFaults(town: SimTown, agents: RunningDemo['agents'], clock: Clock): void {
+  const lampOf = (cabinetId: string, n: number) => town.lamps.filter((l) => l.cabinetId === cabinetId)[n];
+  clock.setTimer(() => {
+    const out = lampOf('ARM-03', 5);
+    if (out) agents.get('ARM-03')?.driver.injectFault(out.id, 'lamp_out');
+    const drift = lampOf('ARM-08', 10);
+    if (drift) agents.get('ARM-08')?.driver.injectFault(drift.id, 'drift');
+    const sensor = town.lamps.find((l) => l.cabinetId === 'ARM-06' && l.sensorId)?.sensorId;
+    if (sensor) agents.get('ARM-06')?.driver.injectSensorFault(sensor, 'stuck_off');
+    agents.get('ARM-11')?.driver.injectEvent('door_open', 'contact de porte de l’armoire');
+  }, 20 * 60_000);
 }

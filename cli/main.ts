@@ -8,6 +8,7 @@ import { idSchema } from '../protocol/index.js';
 import { CredentialStore } from '../broker/credentials.js';
 import { startBroker } from '../broker/broker.js';
 import { generateMosquittoFiles } from '../broker/mosquitto-config.js';
+import { CommandKeyStore } from '../controller/command-signing.js';
 import { openConfigStore } from '../controller/config-store.js';
 import { loadEdgeConfig } from '../edge-agent/config.js';
 import { buildSimulatedEdgeAgent } from '../edge-agent/compose.js';
@@ -23,7 +24,7 @@ const USAGE = `luciole — éclairage public sobre et souverain
 Usage:
   luciole demo [--speed N] [--http-port N] [--mqtt-port N] [--data-dir DIR] [--history-nights N] [--traffic X]
   luciole serve --data-dir DIR [--mqtt-port N] [--http-port N] [--host H] [--inventory FILE]
-                [--broker-url URL] [--tls-cert FILE --tls-key FILE]
+                [--broker-url URL] [--tls-cert FILE --tls-key FILE] [--notifications FILE]
                 [--telemetry sqlite|influxdb1|influxdb2 --influx-url URL --influx-db DB
                  --influx-username U --influx-org ORG --influx-bucket B]
   luciole broker --data-dir DIR [--mqtt-port N] [--host H] [--tls-cert FILE --tls-key FILE]
@@ -120,6 +121,7 @@ async function serve(argv: string[]): Promise<void> {
     'broker-url': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    notifications: { type: 'string' },
     telemetry: { type: 'string' },
     'influx-url': { type: 'string' },
     'influx-db': { type: 'string' },
@@ -154,6 +156,7 @@ async function serve(argv: string[]): Promise<void> {
       brokerUrl: values['broker-url'],
       tlsCert: values['tls-cert'],
       tlsKey: values['tls-key'],
+      notificationsFile: values.notifications,
     },
     process.env,
     SERVE_ENV,
@@ -165,6 +168,7 @@ async function serve(argv: string[]): Promise<void> {
     httpPort: values['http-port'],
     host: values.host,
     brokerUrl: values['broker-url'],
+    notificationsFile: values.notifications,
   })) {
     if (v !== undefined) (input as Record<string, unknown>)[k] = v;
   }
@@ -253,7 +257,12 @@ function credentialsCommand(role: 'cabinet' | 'controller', argv: string[]): voi
   const username =
     role === 'controller' ? CONTROLLER_USERNAME : parseConfig(idSchema, positionals[0], 'CABINET_ID');
   withConfigStore(values['data-dir'], (store) => {
-    const credentials = new CredentialStore(store.db);
+    const commandKeys = new CommandKeyStore(store.db);
+    commandKeys.init();
+    // The operator contract stays {username, password}: the gateway derives its command key from it.
+    const credentials = new CredentialStore(store.db, {
+      onCabinetSecret: (cabinetId, secret) => commandKeys.saveSecret(cabinetId, secret),
+    });
     credentials.init();
     const password = credentials.issue(username, role);
     store.audit('cli', 'credentials.issue', `${role}:${username}`, 'previous secret revoked');

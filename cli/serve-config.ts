@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { portSchema } from './args.js';
 import { telemetryConfigSchema } from '../controller/telemetry/telemetry-config.js';
+import { notificationsConfigSchema } from '../controller/notify/notifications-config.js';
 
 /**
  * Config of `luciole serve` (broker, controller and dashboard in one process). Flags, then
@@ -24,8 +25,20 @@ export const serveConfigSchema = z
       .min(16, { message: 'LUCIOLE_ADMIN_TOKEN must be at least 16 characters' })
       .optional(),
     periodS: z.coerce.number().int().positive().default(60),
+    /** HTTP sessions: absolute lifetime (hours, default 12) and idle limit (minutes, default 60). */
+    sessionTtlHours: z.coerce.number().positive().max(24 * 30).optional(),
+    sessionIdleMinutes: z.coerce.number().positive().max(24 * 60).optional(),
+    /** Days raw telemetry and presence counts are kept (overrides telemetry.rawRetentionDays); enforced hourly. */
+    retentionDays: z.coerce.number().int().positive().max(36500).optional(),
     /** Where telemetry goes: the embedded SQLite store by default, or InfluxDB 1.x / 2.x. */
     telemetry: telemetryConfigSchema.optional(),
+    /**
+     * Alert notifications (webhooks, SMTP): a JSON file (`--notifications FILE`,
+     * LUCIOLE_NOTIFICATIONS), read at start with LUCIOLE_SMTP_PASSWORD / LUCIOLE_WEBHOOK_SECRET
+     * put in; or the section itself (tests, embedding). The section wins when both are given.
+     */
+    notificationsFile: z.string().min(1).optional(),
+    notifications: notificationsConfigSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
@@ -52,6 +65,10 @@ export const SERVE_ENV: Record<string, keyof ServeConfigInput> = {
   LUCIOLE_BROKER_URL: 'brokerUrl',
   LUCIOLE_CONTROLLER_PASSWORD: 'controllerPassword',
   LUCIOLE_ADMIN_TOKEN: 'adminToken',
+  LUCIOLE_SESSION_TTL_HOURS: 'sessionTtlHours',
+  LUCIOLE_SESSION_IDLE_MINUTES: 'sessionIdleMinutes',
+  LUCIOLE_RETENTION_DAYS: 'retentionDays',
+  LUCIOLE_NOTIFICATIONS: 'notificationsFile',
 };
 
 export function withEnv<T extends Record<string, unknown>>(

@@ -10,7 +10,10 @@ import { startBroker, type RunningBroker } from '../broker/broker.js';
 import { openConfigStore } from '../controller/config-store.js';
 import { createTelemetryStore } from '../controller/telemetry/store-factory.js';
 import { telemetryConfigSchema } from '../controller/telemetry/telemetry-config.js';
+import { CommandKeyStore } from '../controller/command-signing.js';
 import { Controller } from '../controller/controller.js';
+import { RetentionJob } from '../controller/retention.js';
+import { buildNotifier, describeNotifications, loadNotificationsFile } from '../controller/notify/notifications-config.js';
 import type { ConfigStore, TelemetryStore } from '../controller/stores.js';
 import { buildApp } from '../dashboard/app.js';
 import type { ServeConfig } from './serve-config.js';
@@ -65,7 +68,12 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
     for (const c of cleanups.reverse()) await c();
   };
   try {
-    const credentials = new CredentialStore(configStore.db);
+    const commandKeys = new CommandKeyStore(configStore.db);
+    commandKeys.init();
+    // Each cabinet secret issued here also gives the controller the key its commands are signed with.
+    const credentials = new CredentialStore(configStore.db, {
+      onCabinetSecret: (cabinetId, secret) => commandKeys.saveSecret(cabinetId, secret),
+    });
     credentials.init();
     if (cfg.inventory) {
       const report = importInventoryFile(configStore, cfg.inventory, 'cli');
@@ -92,7 +100,11 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       brokerUrl = broker.url;
     }
 
-    const telemetryStore = createTelemetryStore(cfg.telemetry ?? telemetryConfigSchema.parse({}), {
+    const telemetryConfig = {
+      ...(cfg.telemetry ?? telemetryConfigSchema.parse({})),
+      ...(cfg.retentionDays !== undefined ? { rawRetentionDays: cfg.retentionDays } : {}),
+    };
+    const telemetryStore = createTelemetryStore(telemetryConfig, {
       dataDir: cfg.dataDir,
       clock,
       logger,
@@ -100,6 +112,10 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
     });
     await telemetryStore.open();
     cleanups.push(() => telemetryStore.close());
+
+    const notifications = cfg.notifications ?? (cfg.notificationsFile ? loadNotificationsFile(cfg.notificationsFile, process.env) : null);
+    const notifier = notifications ? buildNotifier(notifications, clock, logger.child({ part: 'controller' })) : null;
+    if (notifications) logger.info({ notifications: describeNotifications(notifications) }, 'alert notifications');
 
     const controller = new Controller({
       brokerUrl: brokerUrl!,
@@ -111,9 +127,20 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       logger: logger.child({ part: 'controller' }),
       credentials: { issue: (username, role) => credentials.issue(username, role) },
       periodS: cfg.periodS,
+      ...(notifier ? { notifier } : {}),
     });
     await controller.start();
     cleanups.push(() => controller.stop());
+
+    const retention = new RetentionJob({
+      clock,
+      telemetry: telemetryStore,
+      rawRetentionDays: telemetryConfig.rawRetentionDays,
+      credentials: configStore,
+      log: logger.child({ part: 'retention' }),
+    });
+    retention.start();
+    cleanups.push(() => retention.stop());
 
     const adminTokenGenerated = !cfg.adminToken;
     const adminToken = cfg.adminToken ?? randomBytes(24).toString('base64url');
@@ -122,6 +149,12 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       adminToken,
       logger: logger.child({ part: 'http' }),
       integrations: { inventory: configStore, onInventoryChanged: () => controller.reloadInventory() },
+      reports: { telemetry: telemetryStore, config: configStore, periodS: cfg.periodS },
+      access: {
+        store: configStore,
+        ...(cfg.sessionTtlHours !== undefined ? { sessionTtlMs: cfg.sessionTtlHours * 3_600_000 } : {}),
+        ...(cfg.sessionIdleMinutes !== undefined ? { sessionIdleMs: cfg.sessionIdleMinutes * 60_000 } : {}),
+      },
     });
     await app.listen({ port: cfg.httpPort, host: cfg.host });
     cleanups.push(() => app.close());

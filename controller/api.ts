@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { TownPlan, PlanVersion } from './plan.js';
-import type { AlertView, CabinetView, EnergySummary, IngestStats, LampView, LiveEvent } from './views.js';
+import type { AlertFilter, AlertView, CabinetView, EnergySummary, IngestStats, LampHistoryView, LampView, LiveEvent } from './views.js';
 import type { LampRecord } from './inventory-schema.js';
 import type { Site } from '../protocol/index.js';
 import type { LevelCurve } from './plan-curve.js';
@@ -26,7 +26,18 @@ export interface ControllerApi {
   getLamp(id: string): LampRecord | undefined;
   /** Per-night energy against the full-power baseline, last `nights` nights (tonight included). */
   energy(nights: number): Promise<EnergySummary>;
-  listAlerts(): AlertView[];
+  /** Alerts, newest opened first, resolved ones included (the full history) unless filtered. */
+  listAlerts(filter?: AlertFilter): AlertView[];
+  // The maintenance board (issue 4). Optional so controllers without fault detection still fit;
+  // absent: those routes answer 501. Methods throw LucioleError with a code and a field.
+  /** One alert with its evidence and history. */
+  getAlert?(id: string): AlertView | undefined;
+  /** open → acknowledged by `who`. LUCIOLE_ERR_ALERT_NOT_FOUND, LUCIOLE_ERR_ALERT_STATE (not open). */
+  acknowledgeAlert?(id: string, who: string): AlertView;
+  /** open or acknowledged → resolved by `who` with a note. LUCIOLE_ERR_ALERT_STATE when already resolved. */
+  resolveAlert?(id: string, who: string, note: string | null): AlertView;
+  /** A lamp's readings with from <= ts < to, from the telemetry store; at most `maxPoints` (bucketed beyond). */
+  lampHistory?(lampId: string, from: number, to: number, maxPoints?: number): Promise<LampHistoryView>;
   currentPlan(): PlanVersion | null;
   listPlanVersions(): PlanVersion[];
   /**

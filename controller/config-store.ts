@@ -6,12 +6,16 @@ import { parseInventoryWithDetails } from './import/geojson-inventory.js';
 import { lampDetailsSchema, lampRecordSchema, type LampDetails, type LampRecord } from './inventory-schema.js';
 import { overrideRecordSchema } from './overrides.js';
 import { planVersionSchema, townPlanSchema, type PlanVersion, type TownPlan } from './plan.js';
-import type {
-  AuditEntry,
-  CabinetPolicyState,
-  CabinetRecord,
-  ConfigStore,
-  ImportReport,
+import {
+  ROLES,
+  type AccessCredential,
+  type AccessStore,
+  type AuditEntry,
+  type CabinetPolicyState,
+  type CabinetRecord,
+  type ConfigStore,
+  type ImportReport,
+  type UserRecord,
 } from './stores.js';
 import { alertViewSchema, type AlertView } from './views.js';
 import { lampGroupSchema, zoneMetaSchema } from './zones.js';
@@ -41,7 +45,7 @@ export interface InventoryWriter {
   updateLampDetails(id: string, patch: LampDetails, actor: string): LampRecord;
 }
 
-export type SqliteConfigStore = ConfigStore & InventoryWriter;
+export type SqliteConfigStore = ConfigStore & InventoryWriter & AccessStore;
 
 export interface ConfigStoreOptions {
   /** Time source for created_at / audit timestamps. Default Date.now. */
@@ -136,6 +140,34 @@ const MIGRATIONS: readonly string[] = [
     version INTEGER PRIMARY KEY,
     note TEXT NOT NULL
   );
+  `,
+  // HTTP API access (issue 7): users with scrypt password hashes; sessions and API tokens kept
+  // only as the sha256 of the token. Credentials are never deleted with their user: revoked,
+  // they stay until pruned, so the audit log's targets still resolve meanwhile.
+  `
+  CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    disabled_at INTEGER
+  );
+  CREATE TABLE IF NOT EXISTS access_credentials (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    username TEXT,
+    label TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    idle_timeout_ms INTEGER,
+    revoked_at INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS access_credentials_user ON access_credentials(username);
   `,
 ];
 
@@ -337,6 +369,30 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Sq
     ),
     auditLog: db.prepare<[number], AuditEntry>(
       'SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?',
+    ),
+    users: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY username'),
+    oneUser: db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?'),
+    insertUser: db.prepare<[string, string, string, number, string, number]>(
+      `INSERT INTO users (username, role, password_hash, created_at, created_by, updated_at, disabled_at)
+       VALUES (?, ?, ?, ?, ?, ?, NULL)`,
+    ),
+    updateUser: db.prepare<[string, string, number | null, number, string]>(
+      'UPDATE users SET role = ?, password_hash = ?, disabled_at = ?, updated_at = ? WHERE username = ?',
+    ),
+    deleteUser: db.prepare<[string]>('DELETE FROM users WHERE username = ?'),
+    insertCredential: db.prepare<[CredentialRow]>(
+      `INSERT INTO access_credentials (id, token_hash, kind, username, label, role, created_at, created_by, expires_at, idle_timeout_ms, revoked_at)
+       VALUES (@id, @token_hash, @kind, @username, @label, @role, @created_at, @created_by, @expires_at, @idle_timeout_ms, @revoked_at)`,
+    ),
+    credentialByHash: db.prepare<[string], CredentialRow>('SELECT * FROM access_credentials WHERE token_hash = ?'),
+    credentialById: db.prepare<[string], CredentialRow>('SELECT * FROM access_credentials WHERE id = ?'),
+    allCredentials: db.prepare<[], CredentialRow>('SELECT * FROM access_credentials ORDER BY created_at DESC, id'),
+    revokeCredential: db.prepare<[number, string]>('UPDATE access_credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    revokeUserCredentials: db.prepare<[number, string]>(
+      'UPDATE access_credentials SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL',
+    ),
+    pruneCredentials: db.prepare<[number, number]>(
+      'DELETE FROM access_credentials WHERE expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)',
     ),
   };
 
@@ -581,9 +637,167 @@ export function openConfigStore(file: string, opts: ConfigStoreOptions = {}): Sq
       return st.auditLog.all(Math.max(0, Math.floor(limit)));
     },
 
+    users() {
+      return st.users.all().map((r) => rowToUser(r));
+    },
+
+    user(username) {
+      const row = st.oneUser.get(username);
+      return row ? { ...rowToUser(row), passwordHash: row.password_hash } : undefined;
+    },
+
+    createUser(user, actor) {
+      const role = roleSchema.parse(user.role);
+      return db.transaction((): UserRecord => {
+        if (st.oneUser.get(user.username)) {
+          throw new LucioleError('LUCIOLE_ERR_USER_EXISTS', `a user "${user.username}" already exists`, 'username');
+        }
+        const at = now();
+        st.insertUser.run(user.username, role, user.passwordHash, at, actor, at);
+        audit(actor, 'user.create', `user:${user.username}`, `role=${role}`);
+        return rowToUser(st.oneUser.get(user.username)!);
+      })();
+    },
+
+    updateUser(username, patch, actor) {
+      return db.transaction((): UserRecord => {
+        const old = st.oneUser.get(username);
+        if (!old) throw new LucioleError('LUCIOLE_ERR_USER_NOT_FOUND', `no user "${username}"`, 'username');
+        const at = now();
+        const role = patch.role === undefined ? old.role : roleSchema.parse(patch.role);
+        const disabledAt = patch.disabled === undefined ? old.disabled_at : patch.disabled ? (old.disabled_at ?? at) : null;
+        st.updateUser.run(role, patch.passwordHash ?? old.password_hash, disabledAt, at, username);
+        // A new password or a disabled account ends whatever was opened with the old state.
+        if (patch.passwordHash !== undefined || patch.disabled === true) st.revokeUserCredentials.run(at, username);
+        const changes: string[] = [];
+        if (patch.role !== undefined) changes.push(`role=${role}`);
+        if (patch.passwordHash !== undefined) changes.push('password changed');
+        if (patch.disabled !== undefined) changes.push(patch.disabled ? 'disabled' : 'enabled');
+        audit(actor, 'user.update', `user:${username}`, changes.join(', '));
+        return rowToUser(st.oneUser.get(username)!);
+      })();
+    },
+
+    deleteUser(username, actor) {
+      return db.transaction((): boolean => {
+        if (st.deleteUser.run(username).changes === 0) return false;
+        st.revokeUserCredentials.run(now(), username);
+        audit(actor, 'user.delete', `user:${username}`, '');
+        return true;
+      })();
+    },
+
+    addCredential(c, actor) {
+      const row: CredentialRow = {
+        id: c.id,
+        token_hash: c.tokenHash,
+        kind: credentialKindSchema.parse(c.kind),
+        username: c.username,
+        label: c.label,
+        role: roleSchema.parse(c.role),
+        created_at: c.createdAt,
+        created_by: c.createdBy,
+        expires_at: c.expiresAt,
+        idle_timeout_ms: c.idleTimeoutMs,
+        revoked_at: null,
+      };
+      return db.transaction((): AccessCredential => {
+        st.insertCredential.run(row);
+        audit(actor, `${row.kind}.create`, `${row.kind}:${row.id}`, `role=${row.role}, expires=${new Date(row.expires_at).toISOString()}`);
+        return rowToCredential(row);
+      })();
+    },
+
+    credentialByTokenHash(tokenHash) {
+      const row = st.credentialByHash.get(tokenHash);
+      return row ? rowToCredential(row) : undefined;
+    },
+
+    credential(id) {
+      const row = st.credentialById.get(id);
+      return row ? rowToCredential(row) : undefined;
+    },
+
+    credentials(filter = {}) {
+      const out: AccessCredential[] = [];
+      for (const row of st.allCredentials.iterate()) {
+        if (filter.kind !== undefined && row.kind !== filter.kind) continue;
+        if (filter.username !== undefined && row.username !== filter.username) continue;
+        if (filter.activeAt !== undefined && (row.revoked_at !== null || row.expires_at <= filter.activeAt)) continue;
+        out.push(rowToCredential(row));
+      }
+      return out;
+    },
+
+    revokeCredential(id, actor) {
+      return db.transaction((): boolean => {
+        const row = st.credentialById.get(id);
+        if (!row || st.revokeCredential.run(now(), id).changes === 0) return false;
+        audit(actor, `${row.kind}.revoke`, `${row.kind}:${id}`, '');
+        return true;
+      })();
+    },
+
+    pruneCredentials(before) {
+      return st.pruneCredentials.run(before, before).changes;
+    },
+
     close() {
       if (db.open) db.close();
     },
+  };
+}
+
+interface UserRow {
+  username: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  disabled_at: number | null;
+}
+
+interface CredentialRow {
+  id: string;
+  token_hash: string;
+  kind: string;
+  username: string | null;
+  label: string;
+  role: string;
+  created_at: number;
+  created_by: string;
+  expires_at: number;
+  idle_timeout_ms: number | null;
+  revoked_at: number | null;
+}
+
+const roleSchema = z.enum(ROLES);
+const credentialKindSchema = z.enum(['session', 'token']);
+
+function rowToUser(r: UserRow): UserRecord {
+  return {
+    username: r.username,
+    role: roleSchema.parse(r.role),
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    updatedAt: r.updated_at,
+    disabled: r.disabled_at !== null,
+  };
+}
+
+function rowToCredential(r: CredentialRow): AccessCredential {
+  return {
+    id: r.id,
+    kind: credentialKindSchema.parse(r.kind),
+    username: r.username,
+    label: r.label,
+    role: roleSchema.parse(r.role),
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    expiresAt: r.expires_at,
+    idleTimeoutMs: r.idle_timeout_ms,
+    revokedAt: r.revoked_at,
   };
 }
 

@@ -15,7 +15,7 @@ import type { LampRecord } from './inventory-schema.js';
 import { Notifier } from './notify/notifier.js';
 import { verifySignature, WebhookChannel, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './notify/webhook.js';
 import { connectClient, Inbox, startTestBroker, until, type TestBroker } from './test-kit.js';
-import type { LiveEvent } from './views.js';
+import type { AlertView, LiveEvent } from './views.js';
 
 const SECRET = 'hook-test-secret-0123456789abcdef';
 const lamps = street(6);
@@ -129,5 +129,61 @@ describe('DetectionHook over a real broker, SQLite and a webhook receiver', () =
     expect(saved.find((a) => a.id === dark[0]!.id)).toMatchObject({ state: 'resolved', resolvedBy: 'marc', acknowledgedBy: 'claire', note: 'lampe remplacée' });
     expect(saved.find((a) => a.id === cut.id)).toMatchObject({ state: 'resolved' });
     expect(events.filter((e) => e.type === 'alert').length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('DetectionHook: the telemetry database', () => {
+  it('opens storage_unavailable with the queue depth while InfluxDB refuses writes, and resolves it once it accepts them', async () => {
+    const clock = new ManualClock(NIGHT.dusk);
+    const saved: AlertView[] = [];
+    const health = { available: true, queueDepth: 0 };
+    const make = () =>
+      new DetectionHook({
+        clock,
+        logger: silentLogger(),
+        site: () => SITE,
+        defaultPeriodS: 60,
+        saveAlert: (a) => saved.push(a),
+        emit: () => undefined,
+        publish: async () => undefined,
+        storage: () => health,
+      });
+    const hook = make();
+    hook.start([]);
+    hook.tick();
+    expect(hook.openAlerts()).toEqual([]);
+
+    health.available = false;
+    health.queueDepth = 1200;
+    hook.tick();
+    const [alert] = hook.openAlerts();
+    expect(alert).toMatchObject({ kind: 'storage_unavailable', cabinetId: 'controller', subject: 'telemetry-store', severity: 'major' });
+    expect(alert!.evidence?.measured).toContain('1200');
+    health.queueDepth = 5000;
+    clock.advance(MIN);
+    hook.tick();
+    expect(hook.openAlerts()[0]!.evidence).toMatchObject({ measured: expect.stringContaining('5000'), window: { from: alert!.openedAt, to: clock.now() } });
+
+    health.available = true;
+    clock.advance(MIN);
+    hook.tick();
+    expect(hook.openAlerts()).toEqual([]);
+    expect(saved.at(-1)).toMatchObject({ id: alert!.id, state: 'resolved' });
+    await hook.stop();
+
+    // Open when the controller stopped, healthy when it starts again: resolved at the first check.
+    health.available = false;
+    const second = make();
+    second.start([]);
+    second.tick();
+    const open = second.openAlerts();
+    await second.stop();
+    health.available = true;
+    const third = make();
+    third.start(open);
+    expect(third.openAlerts()).toHaveLength(1);
+    third.tick();
+    expect(third.openAlerts()).toEqual([]);
+    await third.stop();
   });
 });

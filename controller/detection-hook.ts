@@ -5,7 +5,7 @@ import type { GatewayEvent, Presence, Site, Status, Telemetry } from '../protoco
 import { AlertManager, type AlertChange, type AlertManagerOptions } from './alerts/alert-manager.js';
 import { DetectorSet, type DetectionCounters } from './detection/detector-set.js';
 import { Thresholds } from './detection/thresholds.js';
-import type { Finding } from './detection/types.js';
+import { CONTROLLER_SUBJECT, type Finding } from './detection/types.js';
 import type { LampRecord } from './inventory-schema.js';
 import { MqttAlertPublisher, type PublishFn } from './notify/mqtt-alerts.js';
 import type { Notifier } from './notify/notifier.js';
@@ -35,7 +35,20 @@ export interface DetectionHookOptions {
   onCabinetOffline?(cabinetId: string): void;
   /** How often silence, sensor windows and auto-resolution are checked, clock ms. Default min(15 s, period / 4). */
   tickMs?: number;
+  /**
+   * The telemetry database's health, checked every tick (InfluxDB stores: false from a failed write
+   * to the next good one; `queueDepth`: points waiting). Absent or null: nothing to watch.
+   */
+  storage?(): StorageHealth | null;
 }
+
+export interface StorageHealth {
+  available: boolean;
+  queueDepth: number;
+}
+
+/** Subject of the storage_unavailable alert (its cabinetId is CONTROLLER_SUBJECT). */
+export const STORAGE_SUBJECT = 'telemetry-store';
 
 /**
  * Fault detection and alerts, wired for the controller: feed it every valid uplink, it runs the
@@ -50,6 +63,8 @@ export class DetectionHook {
   private readonly errors: RateLimitedLog;
   private adjacency = new Map<string, string[]>();
   private stopTimer: (() => void) | null = null;
+  /** Controller time of the first check that found the telemetry database unavailable. */
+  private storageDownSince: number | null = null;
 
   constructor(private readonly opts: DetectionHookOptions) {
     const neighbours = (id: string): readonly string[] => this.adjacency.get(id) ?? [];
@@ -139,6 +154,11 @@ export class DetectionHook {
     return this.manager.list();
   }
 
+  /** An open alert, or one resolved recently enough to reopen (the store keeps the rest). */
+  alert(id: string): AlertView | undefined {
+    return this.manager.get(id);
+  }
+
   counters(): DetectionCounters {
     return this.detectors.counters();
   }
@@ -146,11 +166,39 @@ export class DetectionHook {
   /** Runs the periodic checks now (the timer calls it; tests may too). */
   tick(): void {
     this.guard('tick', () => this.detectors.tick(this.opts.clock.now()));
+    this.guard('storage', () => this.storageFindings(this.opts.clock.now()));
     try {
       this.manager.tick(this.opts.clock.now());
     } catch (err) {
       this.errors.warn('tick', { err }, 'alert manager tick failed');
     }
+  }
+
+  private storageFindings(now: number): Finding[] {
+    const health = this.opts.storage?.() ?? null;
+    if (!health) return [];
+    const base = { kind: 'storage_unavailable', cabinetId: CONTROLLER_SUBJECT, lampId: null, subject: STORAGE_SUBJECT, at: now } as const;
+    if (health.available) {
+      // An alert restored after a restart is cleared too.
+      if (this.storageDownSince === null && !this.manager.openAlert('storage_unavailable', STORAGE_SUBJECT)) return [];
+      this.storageDownSince = null;
+      return [{ ...base, active: false, detail: `base de télémesure de nouveau disponible (${health.queueDepth} points en attente)` }];
+    }
+    this.storageDownSince ??= now;
+    return [
+      {
+        ...base,
+        active: true,
+        detail: `base de télémesure indisponible : ${health.queueDepth} points en attente sur disque`,
+        evidence: {
+          rule: 'écriture refusée par la base de télémesure (InfluxDB)',
+          expected: 'écritures acceptées, file vide',
+          measured: `${health.queueDepth} points en file d'attente`,
+          window: { from: this.storageDownSince, to: now },
+          link: null,
+        },
+      },
+    ];
   }
 
   private guard(what: string, run: () => Finding[]): void {

@@ -99,21 +99,24 @@ export class LiveState {
   /**
    * Applies a telemetry message's lamp readings, latest `ts` winning per lamp (a replayed old
    * message must not overwrite newer values). Only lamps accepted by `isKnown` are kept, so a
-   * gateway inventing lamp ids cannot grow memory. Returns the readings that won.
+   * gateway inventing lamp ids cannot grow memory. Returns the readings that won. `isKnown` may be
+   * the inventory's map itself: the hot path then allocates no closure per message.
    */
   applyTelemetry(
     cabinetId: string,
     ts: number,
     periodS: number,
     lamps: readonly LampReading[],
-    isKnown: (lampId: string) => boolean,
+    isKnown: ((lampId: string) => boolean) | { has(lampId: string): boolean },
   ): LampReading[] {
     this.ensure(cabinetId).periodS = periodS;
+    const known = typeof isKnown === 'function' ? isKnown : null;
+    const knownSet = typeof isKnown === 'function' ? null : isKnown;
     const won: LampReading[] = [];
     for (const r of lamps) {
       const prev = this.lampsById.get(r.id);
       if (prev && prev.lastTs > ts) continue;
-      if (!prev && !isKnown(r.id)) continue;
+      if (!prev && !(known ? known(r.id) : knownSet!.has(r.id))) continue;
       if (prev) {
         prev.cabinetId = cabinetId;
         prev.level = r.level;

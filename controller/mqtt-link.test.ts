@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../core/log.js';
 import { MqttLink } from './mqtt-link.js';
 import { connectClient, startTestBroker, until, type TestBroker } from './test-kit.js';
@@ -67,5 +68,24 @@ describe('MqttLink (real aedes broker)', () => {
     await l.start();
     await l.stop();
     await expect(l.publish('x', 'y', { qos: 1, retain: false })).rejects.toThrow(/not started/);
+  });
+
+  it('turns Nagle off on its socket, again after a reconnection', async () => {
+    const spy = vi.spyOn(net.Socket.prototype, 'setNoDelay');
+    const port = Number(new URL(broker.url).port);
+    // Only the link's own (client side) sockets: their remote end is the broker's port.
+    const clientCalls = (): number =>
+      spy.mock.calls.filter((c, i) => c[0] === true && (spy.mock.contexts[i] as net.Socket).remotePort === port).length;
+    try {
+      const l = link([]);
+      await l.start();
+      const first = clientCalls();
+      expect(first).toBeGreaterThanOrEqual(1);
+      // Drop the connection from the broker side: MQTT.js reconnects on a new socket.
+      for (const c of Object.values((broker.broker as unknown as { clients: Record<string, { close(): void }> }).clients)) c.close();
+      await until(() => clientCalls() > first && l.connected);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

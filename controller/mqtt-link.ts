@@ -96,6 +96,10 @@ export class MqttLink {
       resubscribe: false,
     });
     this.client = client;
+    // MQTT.js leaves Nagle on: PUBACKs, receipts and relayed presence would wait up to 40 ms for
+    // more bytes (issue 8). Set on each new socket (reconnections make new ones).
+    noDelay(client);
+    client.on('connect', () => noDelay(client));
     client.on('message', (topic, payload, packet) => {
       this.opts.onMessage(topic, payload, packet.retain);
     });
@@ -189,4 +193,10 @@ export class MqttLink {
       client.on('error', () => {});
     }
   }
+}
+
+/** Nagle off on the client's TCP or TLS socket (a WebSocket stream has no such switch). */
+function noDelay(client: MqttClient): void {
+  const stream = client.stream as { setNoDelay?: (on: boolean) => unknown } | undefined;
+  stream?.setNoDelay?.(true);
 }

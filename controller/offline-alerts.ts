@@ -45,6 +45,10 @@ function fnv1a(s: string): string {
 /**
  * Cabinet-offline alerts: opened on a Last Will or after SILENT_PERIODS periods of silence,
  * resolved when the cabinet is heard from again. One open alert per cabinet; a repeat bumps it.
+ *
+ * No longer wired into the controller: DetectionHook (detection-hook.ts) took over, with the same
+ * alert ids, and restores the open alerts this class saved. Kept for controller/index.ts's exports
+ * and `offlineAlertId`, until those consumers move.
  */
 export class OfflineAlerts {
   private readonly openByCabinet = new Map<string, AlertView>();

@@ -76,3 +76,36 @@ export function relayCommands(
   }
   return commands.length > 0 ? { commands } : { commands, skipped: 'no_target' };
 }
+
+/**
+ * At most one relayed detection per target lamp every `minIntervalMs`: presence only raises
+ * light and a relay refreshes a hold of seconds, so more adds nothing but load, and a flood of
+ * detections from one cabinet cannot become a flood of commands to its neighbours. Pure: time is
+ * passed in.
+ */
+export class RelayLimiter {
+  private readonly lastRelay = new Map<string, number>();
+  private droppedCount = 0;
+
+  constructor(
+    private readonly minIntervalMs: number,
+    /** Lamps remembered at most; past it the memory restarts (a burst of relays, never a loss of light). */
+    private readonly maxLamps = 200_000,
+  ) {}
+
+  allow(lampId: string, now: number): boolean {
+    const last = this.lastRelay.get(lampId);
+    // A clock stepped back does not silence a lamp until it catches up.
+    if (last !== undefined && now - last < this.minIntervalMs && now >= last) {
+      this.droppedCount++;
+      return false;
+    }
+    if (last === undefined && this.lastRelay.size >= this.maxLamps) this.lastRelay.clear();
+    this.lastRelay.set(lampId, now);
+    return true;
+  }
+
+  get dropped(): number {
+    return this.droppedCount;
+  }
+}

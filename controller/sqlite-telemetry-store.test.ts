@@ -163,4 +163,86 @@ describe('SqliteTelemetryStore', () => {
     const closed = new SqliteTelemetryStore({ file: path.join(dir, 'other.db') });
     await expect(closed.energyByLamp(0, 1)).rejects.toMatchObject({ code: 'LUCIOLE_ERR_STORE_CLOSED' });
   });
+
+  it('thread and inline writers store the same, and only the thread writer lets the event loop run during a write', async () => {
+    const big = Array.from({ length: 200 }, (_, m) =>
+      msg(`C${m % 20}`, Math.floor(m / 20) + 1, Array.from({ length: 50 }, (_, l) => lamp(`L${m % 20}-${l}`, 1000 + m * 10 + l))),
+    );
+    const inline = new SqliteTelemetryStore({ file: path.join(dir, 'inline.db'), writer: 'inline' });
+    await inline.open();
+    try {
+      const answers = [];
+      for (const s of [store, inline]) {
+        let ticks = 0;
+        let spinning = true;
+        const spin = (): void => {
+          if (!spinning) return;
+          ticks++;
+          setImmediate(spin);
+        };
+        setImmediate(spin);
+        const result = await s.writeTelemetry([...big, big[0]!]);
+        spinning = false;
+        answers.push({
+          result,
+          ticks,
+          history: await s.lampHistory('L3-7', 0, Infinity),
+          energy: await s.energyByLamp(0, Infinity),
+          hours: await s.rollupByHour(0, Infinity),
+          seqs: await s.storedSeqRanges('C5'),
+        });
+      }
+      const [thread, same] = answers;
+      expect(thread!.result).toEqual({ stored: 200, duplicates: 1, samples: 10_000 });
+      expect(same!.result).toEqual(thread!.result);
+      expect(same!.history).toEqual(thread!.history);
+      expect(same!.energy).toEqual(thread!.energy);
+      expect(same!.hours).toEqual(thread!.hours);
+      expect(same!.seqs).toEqual(thread!.seqs);
+      expect(thread!.history).toHaveLength(10);
+      // The inline commit holds the event loop; the worker's does not.
+      expect(same!.ticks).toBe(0);
+      expect(thread!.ticks).toBeGreaterThan(0);
+    } finally {
+      await inline.close();
+    }
+  });
+
+  it('serialises concurrent writes: a duplicate across two calls in flight is stored once', async () => {
+    const m = msg('C1', 3, [lamp('A', 5)]);
+    const [a, b] = await Promise.all([store.writeTelemetry([m]), store.writeTelemetry([m])]);
+    expect([a, b]).toEqual([
+      { stored: 1, duplicates: 0, samples: 1 },
+      { stored: 0, duplicates: 1, samples: 0 },
+    ]);
+  });
+
+  it('migrates a version-2 database: the (ts) index goes, windows and prune still find every lamp', async () => {
+    await store.writeTelemetry([1, 2, 3].map((q) => msg('C1', q, [lamp('A', q * 10), lamp('B', q * 100)])));
+    const energy = await store.energyByLamp(T0 + 2 * MIN, Infinity);
+    await store.close();
+    const db = new Database(file);
+    db.exec('DROP TABLE sample_lamps; CREATE INDEX lamp_samples_ts ON lamp_samples(ts);');
+    db.pragma('user_version = 2');
+    db.close();
+    store = new SqliteTelemetryStore({ file });
+    await store.open();
+    const check = new Database(file, { readonly: true });
+    const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lamp_samples'").pluck().all();
+    const listed = check.prepare('SELECT lamp_id FROM sample_lamps ORDER BY lamp_id').pluck().all();
+    check.close();
+    expect(indexes).toEqual(['lamp_samples_lamp_ts']);
+    expect(listed).toEqual(['A', 'B']);
+    expect(energy).toEqual([
+      { lampId: 'A', energyWh: 20, samples: 2 },
+      { lampId: 'B', energyWh: 200, samples: 2 },
+    ]);
+    expect(await store.energyByLamp(T0 + 2 * MIN, Infinity)).toEqual(energy);
+    // A lamp first seen after the upgrade is listed too.
+    await store.writeTelemetry([msg('C2', 1, [lamp('N', 5)], T0 + 5 * MIN)]);
+    expect((await store.energyByLamp(0, Infinity)).map((e) => e.lampId)).toEqual(['A', 'B', 'N']);
+    // Seq 1 and 2 are older: 2 messages and their 4 samples.
+    expect(await store.prune(T0 + 3 * MIN)).toBe(6);
+    expect(await store.lampHistory('B', 0, Infinity)).toHaveLength(1);
+  });
 });

@@ -1,12 +1,17 @@
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { LucioleError } from '../core/errors.js';
 import type { FaultCode } from '../protocol/index.js';
 import { SeqRangeSet } from './seq-ranges.js';
 import type {
+  GroupRollup,
+  HourRollup,
   LampEnergy,
   LampSample,
   PresenceEvent,
   PresenceRecord,
+  RollupQuery,
   TelemetryRecord,
   TelemetryStore,
   WriteResult,
@@ -18,6 +23,13 @@ import type {
  * Durability: WAL with synchronous=FULL, one transaction per `writeTelemetry` call; once its
  * promise resolves the batch survives kill -9 and power loss, which is what lets the controller
  * send a `receipt` and the gateway drop the messages from its outbox.
+ *
+ * Writes run on a worker thread by default (`writer: 'thread'`): better-sqlite3 is synchronous,
+ * and a commit with its fsync took up to 140 ms on a loaded machine, during which the controller
+ * relayed no presence and acknowledged nothing. The main thread still decides everything (which
+ * messages are new, deltas, roll-up sums) with its own read connection, and hands the worker one
+ * list of statements to run in one transaction; writes are serialised, so its reads always see
+ * the previous write committed. `writer: 'inline'` runs the same statements on the main thread.
  *
  * Exactly once: a message row is `INSERT OR IGNORE`d on (cabinet_id, seq); its lamp samples are
  * written only when that row was new. Lamp rows go in with multi-row INSERT statements (one per
@@ -40,6 +52,13 @@ import type {
  * InfluxDB stores' answer too (the telemetry contract suite checks both). delta_wh stays, for
  * existing readers.
  *
+ * Hourly roll-ups (energy reports, issue 5): each write also adds its samples, in the same
+ * transaction, to `lamp_hours` (per lamp and UTC hour) and `cabinet_hours` (per cabinet and hour):
+ * delta_wh, the part of it read after an interruption (gap_wh: more than 1.5 periods since the
+ * lamp's previous sample), the sample count, level × period and the lit time. Both are multi-row
+ * upserts of the batch's sums, never a statement per lamp. Reports read them, not raw samples;
+ * `prune` leaves them (they are the long-term record).
+ *
  * Retention: `prune(before)` deletes raw rows older than `before`. So that a pruned seq replayed
  * later is not stored a second time, the highest pruned seq of each cabinet is kept as a floor:
  * a seq at or below it counts as a duplicate (final) and `storedSeqRanges` includes [0, floor].
@@ -49,6 +68,139 @@ export interface SqliteTelemetryStoreOptions {
   file: string;
   /** How long raw samples are meant to be kept, days (default 90); `retentionCutoff` uses it. */
   rawRetentionDays?: number;
+  /** Where write transactions run (default `thread`: a worker thread, off the event loop). */
+  writer?: 'thread' | 'inline';
+}
+
+/** One statement of a write transaction. */
+interface SqlOp {
+  sql: string;
+  params: SqlValue[];
+}
+
+/** Runs a list of statements in one durable transaction; resolves with each one's changes. */
+interface SqlWriter {
+  run(ops: SqlOp[]): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
+
+/** The same transaction on the main thread's connection. */
+class InlineWriter implements SqlWriter {
+  private readonly statements = new Map<string, Database.Statement<SqlValue[]>>();
+  private readonly tx: (ops: SqlOp[]) => number[];
+
+  constructor(private readonly db: Database.Database) {
+    this.tx = db.transaction((ops: SqlOp[]) => ops.map((op) => this.statement(op.sql).run(...op.params).changes));
+  }
+
+  async run(ops: SqlOp[]): Promise<number[]> {
+    return this.tx(ops);
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+  }
+
+  private statement(sql: string): Database.Statement<SqlValue[]> {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare<SqlValue[]>(sql)));
+    return st;
+  }
+}
+
+/**
+ * The body of the writer thread, shipped as source (`eval` worker) so that it runs the same from
+ * the TypeScript sources under test and from dist: it uses nothing but its own scope.
+ */
+function writerThreadMain(): void {
+  const wt = require('node:worker_threads');
+  const Db = require(wt.workerData.driver);
+  const db = new Db(wt.workerData.file);
+  for (const p of wt.workerData.pragmas) db.pragma(p);
+  const statements = new Map();
+  const tx = db.transaction(function (ops: Array<{ sql: string; params: unknown[] }>) {
+    const changes = [];
+    for (const op of ops) {
+      let st = statements.get(op.sql);
+      if (!st) {
+        st = db.prepare(op.sql);
+        statements.set(op.sql, st);
+      }
+      changes.push(st.run(...op.params).changes);
+    }
+    return changes;
+  });
+  wt.parentPort.on('message', function (m: { id: number; ops?: Array<{ sql: string; params: unknown[] }> }) {
+    if (!m.ops) {
+      db.close();
+      wt.parentPort.close();
+      return;
+    }
+    try {
+      wt.parentPort.postMessage({ id: m.id, changes: tx(m.ops) });
+    } catch (e) {
+      wt.parentPort.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) });
+    }
+  });
+}
+interface WriterReply {
+  id: number;
+  changes?: number[];
+  error?: string;
+}
+
+/** Write transactions on a worker thread with its own connection: commits never block the event loop. */
+class ThreadWriter implements SqlWriter {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve(c: number[]): void; reject(e: Error): void }>();
+  private dead: Error | null = null;
+  private readonly exited: Promise<void>;
+
+  constructor(private readonly worker: Worker) {
+    worker.on('message', (m: WriterReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new LucioleError('LUCIOLE_ERR_STORE_WRITE', `telemetry write failed: ${m.error}`));
+      else p.resolve(m.changes ?? []);
+    });
+    worker.on('error', (e) => this.fail(e));
+    this.exited = new Promise((resolve) => {
+      worker.once('exit', () => {
+        this.fail(new LucioleError('LUCIOLE_ERR_STORE_CLOSED', 'telemetry writer thread exited'));
+        resolve();
+      });
+    });
+  }
+
+  static start(file: string): ThreadWriter {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    // Bundlers may wrap named functions with a `__name` helper: give the eval'd source one.
+    const source = `const __name = (f) => f; (${writerThreadMain.toString()})();`;
+    return new ThreadWriter(new Worker(source, { eval: true, workerData: { file, driver, pragmas: PRAGMAS } }));
+  }
+
+  run(ops: SqlOp[]): Promise<number[]> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<number[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ops });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.dead) this.worker.postMessage({ id: -1 });
+    await this.exited;
+  }
+
+  private fail(e: Error): void {
+    this.dead ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
 }
 
 const MIGRATIONS: readonly string[] = [
@@ -92,20 +244,103 @@ const MIGRATIONS: readonly string[] = [
     seq INTEGER NOT NULL
   );
   `,
+  // Hourly roll-ups for the energy reports (issue 5), backfilled from the samples already stored.
+  `
+  CREATE TABLE lamp_hours (
+    lamp_id TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    cabinet_id TEXT NOT NULL,
+    energy_wh REAL NOT NULL,
+    gap_wh REAL NOT NULL,
+    samples INTEGER NOT NULL,
+    level_s REAL NOT NULL,
+    on_s REAL NOT NULL,
+    PRIMARY KEY (lamp_id, hour)
+  ) WITHOUT ROWID;
+  CREATE TABLE cabinet_hours (
+    hour INTEGER NOT NULL,
+    cabinet_id TEXT NOT NULL,
+    energy_wh REAL NOT NULL,
+    gap_wh REAL NOT NULL,
+    samples INTEGER NOT NULL,
+    level_s REAL NOT NULL,
+    on_s REAL NOT NULL,
+    PRIMARY KEY (hour, cabinet_id)
+  ) WITHOUT ROWID;
+  INSERT INTO lamp_hours (lamp_id, hour, cabinet_id, energy_wh, gap_wh, samples, level_s, on_s)
+  SELECT lamp_id, hour, MAX(cabinet_id), TOTAL(delta_wh),
+         TOTAL(CASE WHEN dt > 1500 * period_s THEN delta_wh ELSE 0 END), COUNT(*),
+         TOTAL(level * period_s), TOTAL(CASE WHEN level > 0 THEN period_s ELSE 0 END)
+  FROM (
+    SELECT s.lamp_id, (s.ts / 3600000) * 3600000 AS hour, s.cabinet_id, s.delta_wh, s.level,
+           COALESCE((SELECT m.period_s FROM telemetry_messages m
+                     WHERE m.cabinet_id = s.cabinet_id AND m.ts = s.ts LIMIT 1), 60) AS period_s,
+           s.ts - LAG(s.ts) OVER (PARTITION BY s.lamp_id ORDER BY s.ts) AS dt
+    FROM lamp_samples s
+  )
+  GROUP BY lamp_id, hour;
+  INSERT INTO cabinet_hours (hour, cabinet_id, energy_wh, gap_wh, samples, level_s, on_s)
+  SELECT hour, cabinet_id, TOTAL(energy_wh), TOTAL(gap_wh), SUM(samples), TOTAL(level_s), TOTAL(on_s)
+  FROM lamp_hours GROUP BY hour, cabinet_id;
+  `,
+  // Ingest ceiling (issue 8): the (ts) index on lamp_samples cost a second index entry per
+  // sample. Time windows now go lamp by lamp through (lamp_id, ts), over the list of lamps ever
+  // stored (one row per lamp, written the first time a lamp is seen after open).
+  `
+  CREATE TABLE IF NOT EXISTS sample_lamps (lamp_id TEXT PRIMARY KEY) WITHOUT ROWID;
+  INSERT OR IGNORE INTO sample_lamps (lamp_id) SELECT DISTINCT lamp_id FROM lamp_samples;
+  DROP INDEX IF EXISTS lamp_samples_ts;
+  `,
 ];
 
+const MESSAGE_COLUMNS = ['cabinet_id', 'seq', 'ts', 'received_at', 'period_s', 'lamps', 'cabinet_voltage_v', 'cabinet_power_w', 'cabinet_energy_wh'];
+/** 400 × 9 = 3,600 variables. */
+const MESSAGE_CHUNK = 400;
+const PUT_FLOOR = 'INSERT INTO seq_floor (cabinet_id, seq) VALUES (?, ?) ON CONFLICT(cabinet_id) DO UPDATE SET seq = excluded.seq';
 const SAMPLE_COLUMNS = ['lamp_id', 'ts', 'cabinet_id', 'level', 'power_w', 'energy_wh', 'delta_wh', 'fault'];
 const PRESENCE_COLUMNS = ['ts', 'cabinet_id', 'lamp_id', 'sensor_id', 'kind', 'count'];
 /** Rows per multi-row INSERT: 500 × 8 = 4,000 variables, far under SQLite's 32,766. */
 const SAMPLE_CHUNK = 500;
 const PRESENCE_CHUNK = 500;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** A sample more than this many periods after its lamp's previous one closes a gap. */
+const GAP_PERIODS = 1.5;
+const LAMP_HOUR_COLUMNS = ['lamp_id', 'hour', 'cabinet_id', 'energy_wh', 'gap_wh', 'samples', 'level_s', 'on_s'];
+const CABINET_HOUR_COLUMNS = ['hour', 'cabinet_id', 'energy_wh', 'gap_wh', 'samples', 'level_s', 'on_s'];
+const ROLLUP_SUMS = 'energy_wh = energy_wh + excluded.energy_wh, gap_wh = gap_wh + excluded.gap_wh, samples = samples + excluded.samples, level_s = level_s + excluded.level_s, on_s = on_s + excluded.on_s';
+const LAMP_HOUR_UPSERT = `ON CONFLICT(lamp_id, hour) DO UPDATE SET ${ROLLUP_SUMS}, cabinet_id = excluded.cabinet_id`;
+const CABINET_HOUR_UPSERT = `ON CONFLICT(hour, cabinet_id) DO UPDATE SET ${ROLLUP_SUMS}`;
 
 type SqlValue = string | number | null;
 
 interface Latest {
   ts: number;
   energyWh: number;
+}
+
+/** A batch's sums for one roll-up row. */
+interface HourSums {
+  id: string;
+  hour: number;
+  cabinetId: string;
+  energyWh: number;
+  gapWh: number;
+  samples: number;
+  levelS: number;
+  onS: number;
+}
+
+function addToHour(map: Map<string, HourSums>, id: string, hour: number, cabinetId: string, delta: number, gap: boolean, level: number, periodS: number): void {
+  const key = `${id}\u0000${hour}`;
+  let h = map.get(key);
+  if (!h) map.set(key, (h = { id, hour, cabinetId, energyWh: 0, gapWh: 0, samples: 0, levelS: 0, onS: 0 }));
+  h.cabinetId = cabinetId;
+  h.energyWh += delta;
+  if (gap) h.gapWh += delta;
+  h.samples++;
+  h.levelS += level * periodS;
+  if (level > 0) h.onS += periodS;
 }
 
 export class SqliteTelemetryStore implements TelemetryStore {
@@ -116,12 +351,17 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** Latest stored sample per lamp, for delta_wh. */
   private readonly latest = new Map<string, Latest>();
   private readonly floors = new Map<string, number>();
-  /** Multi-row INSERT statements keyed by table and row count. */
-  private readonly inserts = new Map<string, Database.Statement<SqlValue[]>>();
+  /** Multi-row INSERT statements' SQL keyed by table and row count. */
+  private readonly inserts = new Map<string, string>();
+  private readonly writerKind: 'thread' | 'inline';
+  private writer: SqlWriter | null = null;
+  /** Writes one after the other: each decides from what the previous one committed. */
+  private writeChain: Promise<unknown> = Promise.resolve();
 
   constructor(opts: SqliteTelemetryStoreOptions) {
     this.file = opts.file;
     this.rawRetentionDays = opts.rawRetentionDays ?? 90;
+    this.writerKind = opts.writer ?? 'thread';
   }
 
   /** The `before` to pass to `prune` at `now` for the configured retention. */
@@ -133,84 +373,102 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (this.db) return;
     const db = new Database(this.file);
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('busy_timeout = 5000');
+      for (const p of PRAGMAS) db.pragma(p);
       migrate(db);
       this.st = prepareStatements(db);
       for (const row of this.st.floors.iterate()) this.floors.set(row.cabinet_id, row.seq);
+      this.writer = this.writerKind === 'thread' ? ThreadWriter.start(this.file) : new InlineWriter(db);
     } catch (e) {
       db.close();
       this.st = null;
       throw e;
     }
     this.db = db;
+    this.writeChain = Promise.resolve();
+  }
+
+  /** Runs `fn` after every write already asked for; a failure does not stop the later ones. */
+  private serial<R>(fn: () => Promise<R>): Promise<R> {
+    const run = this.writeChain.then(fn, fn);
+    this.writeChain = run.catch(() => undefined);
+    return run;
   }
 
   async writeTelemetry(batch: readonly TelemetryRecord[]): Promise<WriteResult> {
-    const db = this.requireOpen();
+    this.requireOpen();
+    return this.serial(() => this.writeTelemetryNow(batch));
+  }
+
+  private async writeTelemetryNow(batch: readonly TelemetryRecord[]): Promise<WriteResult> {
+    this.requireOpen();
     const st = this.st!;
     // Latest-sample updates become visible only once the transaction commits.
     const staged = new Map<string, Latest>();
-    const result = db.transaction((): WriteResult => {
-      let stored = 0;
-      let duplicates = 0;
-      let samples = 0;
-      for (const rec of batch) {
-        const floor = this.floors.get(rec.cabinetId);
-        if (floor !== undefined && rec.seq <= floor) {
-          duplicates++;
-          continue;
-        }
-        const inserted = st.insertMessage.run(
-          rec.cabinetId,
-          rec.seq,
-          rec.ts,
-          rec.receivedAt,
-          rec.periodS,
-          rec.lamps.length,
-          rec.cabinet?.voltageV ?? null,
-          rec.cabinet?.powerW ?? null,
-          rec.cabinet?.energyWh ?? null,
-        );
-        if (inserted.changes === 0) {
-          duplicates++;
-          continue;
-        }
-        stored++;
-        if (rec.lamps.length === 0) continue;
-        this.loadLatest(rec.lamps, staged);
-        const values: SqlValue[] = new Array(rec.lamps.length * SAMPLE_COLUMNS.length);
-        let k = 0;
-        for (const lamp of rec.lamps) {
-          const prev = staged.get(lamp.id) ?? this.latest.get(lamp.id);
-          let delta = 0;
-          if (!prev) {
-            staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh });
-          } else if (rec.ts > prev.ts) {
-            delta = lamp.energyWh < prev.energyWh ? lamp.energyWh : lamp.energyWh - prev.energyWh;
-            staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh });
-          }
-          values[k++] = lamp.id;
-          values[k++] = rec.ts;
-          values[k++] = rec.cabinetId;
-          values[k++] = lamp.level;
-          values[k++] = lamp.powerW;
-          values[k++] = lamp.energyWh;
-          values[k++] = delta;
-          values[k++] = lamp.fault;
-        }
-        this.insertRows('lamp_samples', SAMPLE_COLUMNS, SAMPLE_CHUNK, values);
-        samples += rec.lamps.length;
+    const lampHours = new Map<string, HourSums>();
+    const cabinetHours = new Map<string, HourSums>();
+    const ops: SqlOp[] = [];
+    const messages: SqlValue[] = [];
+    const samplesValues: SqlValue[] = [];
+    const inBatch = new Set<string>();
+    /** Lamps not seen since open: (re)listed in sample_lamps. */
+    const lampIds: SqlValue[] = [];
+    let stored = 0;
+    let duplicates = 0;
+    let samples = 0;
+    for (const rec of batch) {
+      const floor = this.floors.get(rec.cabinetId);
+      const key = `${rec.cabinetId}\n${rec.seq}`;
+      // The previous writes have committed (serial): the read connection sees them.
+      if ((floor !== undefined && rec.seq <= floor) || inBatch.has(key) || st.hasMessage.get(rec.cabinetId, rec.seq) !== undefined) {
+        duplicates++;
+        continue;
       }
-      return { stored, duplicates, samples };
-    })();
+      inBatch.add(key);
+      messages.push(
+        rec.cabinetId,
+        rec.seq,
+        rec.ts,
+        rec.receivedAt,
+        rec.periodS,
+        rec.lamps.length,
+        rec.cabinet?.voltageV ?? null,
+        rec.cabinet?.powerW ?? null,
+        rec.cabinet?.energyWh ?? null,
+      );
+      stored++;
+      if (rec.lamps.length === 0) continue;
+      this.loadLatest(rec.lamps, staged, lampIds);
+      const hour = Math.floor(rec.ts / HOUR_MS) * HOUR_MS;
+      for (const lamp of rec.lamps) {
+        const prev = staged.get(lamp.id) ?? this.latest.get(lamp.id);
+        let delta = 0;
+        let gap = false;
+        if (!prev) {
+          staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh });
+        } else if (rec.ts > prev.ts) {
+          delta = lamp.energyWh < prev.energyWh ? lamp.energyWh : lamp.energyWh - prev.energyWh;
+          gap = rec.ts - prev.ts > GAP_PERIODS * rec.periodS * 1000;
+          staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh });
+        }
+        addToHour(lampHours, lamp.id, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS);
+        addToHour(cabinetHours, rec.cabinetId, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS);
+        samplesValues.push(lamp.id, rec.ts, rec.cabinetId, lamp.level, lamp.powerW, lamp.energyWh, delta, lamp.fault);
+      }
+      samples += rec.lamps.length;
+    }
+    if (stored > 0) {
+      this.insertOps(ops, 'telemetry_messages', MESSAGE_COLUMNS, MESSAGE_CHUNK, messages, 'ON CONFLICT DO NOTHING');
+      this.insertOps(ops, 'lamp_samples', SAMPLE_COLUMNS, SAMPLE_CHUNK, samplesValues);
+      this.insertOps(ops, 'sample_lamps', ['lamp_id'], SAMPLE_CHUNK, lampIds, 'ON CONFLICT DO NOTHING');
+      this.rollupOps(ops, lampHours, cabinetHours);
+      await this.writer!.run(ops);
+    }
     for (const [id, l] of staged) this.latest.set(id, l);
-    return result;
+    return { stored, duplicates, samples };
   }
 
   async writePresence(batch: readonly PresenceRecord[]): Promise<void> {
-    const db = this.requireOpen();
+    this.requireOpen();
     if (batch.length === 0) return;
     const values: SqlValue[] = new Array(batch.length * PRESENCE_COLUMNS.length);
     let k = 0;
@@ -222,7 +480,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
       values[k++] = p.kind;
       values[k++] = p.count;
     }
-    db.transaction(() => this.insertRows('presence', PRESENCE_COLUMNS, PRESENCE_CHUNK, values))();
+    const ops: SqlOp[] = [];
+    this.insertOps(ops, 'presence', PRESENCE_COLUMNS, PRESENCE_CHUNK, values);
+    return this.serial(async () => {
+      this.requireOpen();
+      await this.writer!.run(ops);
+    });
   }
 
   async storedSeqRanges(cabinetId: string): Promise<Array<[number, number]>> {
@@ -245,6 +508,23 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.st!.history.all(lampId, from, to).map((r) => ({ ...r, fault: r.fault as FaultCode | null }));
   }
 
+  async rollupByHour(from: number, to: number): Promise<HourRollup[]> {
+    this.requireOpen();
+    return this.st!.byHour.all({ from: clampTs(from), to: clampTs(to) });
+  }
+
+  async rollupByGroup(query: RollupQuery): Promise<GroupRollup[]> {
+    this.requireOpen();
+    const params = {
+      from: clampTs(query.from),
+      to: clampTs(query.to),
+      marked: JSON.stringify(query.markedHours ?? []),
+    };
+    if (query.by === 'cabinet') return this.st!.byCabinet.all(params);
+    if (query.lampIds === undefined) return this.st!.byLamp.all(params);
+    return this.st!.byLampIds.all({ ...params, ids: JSON.stringify([...new Set(query.lampIds)]) });
+  }
+
   async presenceCounts(from: number, to: number): Promise<Array<{ lampId: string; count: number }>> {
     this.requireOpen();
     return this.st!.presenceCounts.all(from, to);
@@ -256,23 +536,26 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async prune(before: number): Promise<number> {
-    const db = this.requireOpen();
-    const st = this.st!;
-    const newFloors = new Map<string, number>();
-    const removed = db.transaction((): number => {
+    this.requireOpen();
+    return this.serial(async () => {
+      this.requireOpen();
+      const st = this.st!;
+      const newFloors = new Map<string, number>();
+      const ops: SqlOp[] = [];
       for (const row of st.prunableFloors.all(before)) {
         const seq = Math.max(row.seq, this.floors.get(row.cabinet_id) ?? -1);
-        st.putFloor.run(row.cabinet_id, seq);
+        ops.push({ sql: PUT_FLOOR, params: [row.cabinet_id, seq] });
         newFloors.set(row.cabinet_id, seq);
       }
-      return (
-        st.pruneMessages.run(before).changes +
-        st.pruneSamples.run(before).changes +
-        st.prunePresence.run(before).changes
-      );
-    })();
-    for (const [c, seq] of newFloors) this.floors.set(c, seq);
-    return removed;
+      const floorOps = ops.length;
+      ops.push({ sql: 'DELETE FROM telemetry_messages WHERE ts < ?', params: [before] });
+      // Lamp by lamp through (lamp_id, ts): lamp_samples has no (ts) index.
+      ops.push({ sql: 'DELETE FROM lamp_samples WHERE lamp_id IN (SELECT lamp_id FROM sample_lamps) AND ts < ?', params: [before] });
+      ops.push({ sql: 'DELETE FROM presence WHERE ts < ?', params: [before] });
+      const changes = await this.writer!.run(ops);
+      for (const [c, seq] of newFloors) this.floors.set(c, seq);
+      return changes.slice(floorOps).reduce((a, b) => a + b, 0);
+    });
   }
 
   /** Every write is committed before it resolves: nothing ever waits. */
@@ -281,6 +564,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
+    if (!this.db) return;
+    await this.writeChain;
+    const writer = this.writer;
+    this.writer = null;
+    await writer?.close();
     if (!this.db) return;
     this.db.close();
     this.db = null;
@@ -296,34 +584,69 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /** Fills `staged` with the latest stored sample of each lamp not known yet: one query for all. */
-  private loadLatest(lamps: ReadonlyArray<{ id: string }>, staged: Map<string, Latest>): void {
+  private loadLatest(lamps: ReadonlyArray<{ id: string }>, staged: Map<string, Latest>, newIds: SqlValue[]): void {
     let unknown: string[] | null = null;
     for (const l of lamps) {
       if (!this.latest.has(l.id) && !staged.has(l.id)) (unknown ??= []).push(l.id);
     }
     if (!unknown) return;
+    for (const id of unknown) newIds.push(id);
     for (const row of this.st!.latestOf.iterate(JSON.stringify(unknown))) {
       staged.set(row.lampId, { ts: row.ts, energyWh: row.energyWh });
     }
   }
 
-  /** Inserts a flat row-major `values` array with cached multi-row INSERTs of up to `chunk` rows. */
-  private insertRows(table: string, columns: readonly string[], chunk: number, values: SqlValue[]): void {
+  /** Adds a batch's hourly sums to the roll-up tables: multi-row upserts, inside the write's transaction. */
+  private rollupOps(ops: SqlOp[], lampHours: Map<string, HourSums>, cabinetHours: Map<string, HourSums>): void {
+    if (lampHours.size > 0) {
+      const values: SqlValue[] = new Array(lampHours.size * LAMP_HOUR_COLUMNS.length);
+      let k = 0;
+      for (const h of lampHours.values()) {
+        values[k++] = h.id;
+        values[k++] = h.hour;
+        values[k++] = h.cabinetId;
+        values[k++] = h.energyWh;
+        values[k++] = h.gapWh;
+        values[k++] = h.samples;
+        values[k++] = h.levelS;
+        values[k++] = h.onS;
+      }
+      this.insertOps(ops, 'lamp_hours', LAMP_HOUR_COLUMNS, SAMPLE_CHUNK, values, LAMP_HOUR_UPSERT);
+    }
+    if (cabinetHours.size > 0) {
+      const values: SqlValue[] = new Array(cabinetHours.size * CABINET_HOUR_COLUMNS.length);
+      let k = 0;
+      for (const h of cabinetHours.values()) {
+        values[k++] = h.hour;
+        values[k++] = h.id;
+        values[k++] = h.energyWh;
+        values[k++] = h.gapWh;
+        values[k++] = h.samples;
+        values[k++] = h.levelS;
+        values[k++] = h.onS;
+      }
+      this.insertOps(ops, 'cabinet_hours', CABINET_HOUR_COLUMNS, SAMPLE_CHUNK, values, CABINET_HOUR_UPSERT);
+    }
+  }
+
+  /**
+   * Appends to `ops` the multi-row INSERTs (up to `chunk` rows each) of a flat row-major `values`
+   * array; `onConflict`: a clause appended to each.
+   */
+  private insertOps(ops: SqlOp[], table: string, columns: readonly string[], chunk: number, values: SqlValue[], onConflict = ''): void {
     const width = columns.length;
     const rows = values.length / width;
     for (let start = 0; start < rows; start += chunk) {
       const count = Math.min(chunk, rows - start);
       const key = `${table}:${count}`;
-      let stmt = this.inserts.get(key);
-      if (!stmt) {
+      let sql = this.inserts.get(key);
+      if (sql === undefined) {
         const tuple = `(${new Array<string>(width).fill('?').join(',')})`;
-        stmt = this.db!.prepare<SqlValue[]>(
-          `INSERT INTO ${table} (${columns.join(',')}) VALUES ${new Array<string>(count).fill(tuple).join(',')}`,
-        );
-        this.inserts.set(key, stmt);
+        sql = `INSERT INTO ${table} (${columns.join(',')}) VALUES ${new Array<string>(count).fill(tuple).join(',')} ${onConflict}`;
+        this.inserts.set(key, sql);
       }
-      const slice = start === 0 && count === rows ? values : values.slice(start * width, (start + count) * width);
-      stmt.run(...slice);
+      const params = start === 0 && count === rows ? values : values.slice(start * width, (start + count) * width);
+      ops.push({ sql, params });
     }
   }
 }
@@ -350,11 +673,7 @@ function migrate(db: Database.Database): void {
 
 function prepareStatements(db: Database.Database) {
   return {
-    insertMessage: db.prepare<[string, number, number, number, number, number, SqlValue, SqlValue, SqlValue]>(
-      `INSERT OR IGNORE INTO telemetry_messages
-         (cabinet_id, seq, ts, received_at, period_s, lamps, cabinet_voltage_v, cabinet_power_w, cabinet_energy_wh)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    hasMessage: db.prepare<[string, number], number>('SELECT 1 FROM telemetry_messages WHERE cabinet_id = ? AND seq = ?').pluck(),
     // Latest sample of each lamp of a JSON array of ids: one index probe per lamp, one statement.
     latestOf: db.prepare<[string], { lampId: string; ts: number; energyWh: number }>(
       `SELECT j.value AS lampId, s.ts AS ts, s.energy_wh AS energyWh
@@ -367,17 +686,12 @@ function prepareStatements(db: Database.Database) {
     prunableFloors: db.prepare<[number], { cabinet_id: string; seq: number }>(
       'SELECT cabinet_id, MAX(seq) AS seq FROM telemetry_messages WHERE ts < ? GROUP BY cabinet_id',
     ),
-    putFloor: db.prepare<[string, number]>(
-      'INSERT INTO seq_floor (cabinet_id, seq) VALUES (?, ?) ON CONFLICT(cabinet_id) DO UPDATE SET seq = excluded.seq',
-    ),
-    pruneMessages: db.prepare<[number]>('DELETE FROM telemetry_messages WHERE ts < ?'),
-    pruneSamples: db.prepare<[number]>('DELETE FROM lamp_samples WHERE ts < ?'),
-    prunePresence: db.prepare<[number]>('DELETE FROM presence WHERE ts < ?'),
     // Each sample in the window against the one just before it in time (one index probe per lamp
     // for the sample before the window): the same answer whatever order the messages arrived in.
     energy: db.prepare<{ from: number; to: number }, LampEnergy>(
       `WITH inside AS (
-         SELECT lamp_id, ts, energy_wh FROM lamp_samples WHERE ts >= @from AND ts < @to
+         SELECT s.lamp_id, s.ts, s.energy_wh FROM sample_lamps l
+         CROSS JOIN lamp_samples s ON s.lamp_id = l.lamp_id AND s.ts >= @from AND s.ts < @to
        ), lamps AS (
          SELECT DISTINCT lamp_id FROM inside
        ), before AS (
@@ -396,6 +710,35 @@ function prepareStatements(db: Database.Database) {
     history: db.prepare<[string, number, number], Omit<LampSample, 'fault'> & { fault: string | null }>(
       `SELECT ts, level, power_w AS powerW, energy_wh AS energyWh, fault
        FROM lamp_samples WHERE lamp_id = ? AND ts >= ? AND ts < ? ORDER BY ts`,
+    ),
+    // cabinet_hours is keyed (hour, cabinet_id): a window is one range scan of the primary key.
+    byHour: db.prepare<{ from: number; to: number }, HourRollup>(
+      `SELECT hour, TOTAL(energy_wh) AS energyWh, TOTAL(gap_wh) AS gapWh, SUM(samples) AS samples,
+              TOTAL(level_s) AS levelS, TOTAL(on_s) AS onS
+       FROM cabinet_hours WHERE hour >= @from AND hour < @to GROUP BY hour ORDER BY hour`,
+    ),
+    byCabinet: db.prepare<{ from: number; to: number; marked: string }, GroupRollup>(
+      `WITH marked(hour) AS MATERIALIZED (SELECT value FROM json_each(@marked))
+       SELECT cabinet_id AS key, TOTAL(energy_wh) AS energyWh, TOTAL(gap_wh) AS gapWh, SUM(samples) AS samples,
+              TOTAL(level_s) AS levelS, TOTAL(on_s) AS onS,
+              TOTAL(CASE WHEN hour IN marked THEN samples ELSE 0 END) AS markedSamples
+       FROM cabinet_hours WHERE hour >= @from AND hour < @to GROUP BY cabinet_id ORDER BY cabinet_id`,
+    ),
+    byLamp: db.prepare<{ from: number; to: number; marked: string }, GroupRollup>(
+      `WITH marked(hour) AS MATERIALIZED (SELECT value FROM json_each(@marked))
+       SELECT lamp_id AS key, TOTAL(energy_wh) AS energyWh, TOTAL(gap_wh) AS gapWh, SUM(samples) AS samples,
+              TOTAL(level_s) AS levelS, TOTAL(on_s) AS onS,
+              TOTAL(CASE WHEN hour IN marked THEN samples ELSE 0 END) AS markedSamples
+       FROM lamp_hours WHERE hour >= @from AND hour < @to GROUP BY lamp_id ORDER BY lamp_id`,
+    ),
+    // One primary-key range per listed lamp.
+    byLampIds: db.prepare<{ from: number; to: number; marked: string; ids: string }, GroupRollup>(
+      `WITH marked(hour) AS MATERIALIZED (SELECT value FROM json_each(@marked))
+       SELECT h.lamp_id AS key, TOTAL(h.energy_wh) AS energyWh, TOTAL(h.gap_wh) AS gapWh, SUM(h.samples) AS samples,
+              TOTAL(h.level_s) AS levelS, TOTAL(h.on_s) AS onS,
+              TOTAL(CASE WHEN h.hour IN marked THEN h.samples ELSE 0 END) AS markedSamples
+       FROM json_each(@ids) j JOIN lamp_hours h ON h.lamp_id = j.value AND h.hour >= @from AND h.hour < @to
+       GROUP BY h.lamp_id ORDER BY h.lamp_id`,
     ),
     presenceCounts: db.prepare<[number, number], { lampId: string; count: number }>(
       `SELECT lamp_id AS lampId, SUM(count) AS count

@@ -64,6 +64,49 @@ export interface LampEnergy {
   samples: number;
 }
 
+/**
+ * Sums of an hourly roll-up (issue 5, energy reports), built at write time from each sample:
+ * its counter delta (the same reset-aware rule as `energyByLamp`), and the `periodS` it stands for.
+ */
+export interface RollupSums {
+  /** Counter deltas of the samples, Wh (a counter reset counts the new value). */
+  energyWh: number;
+  /**
+   * The part of `energyWh` read by a sample more than 1.5 periods after the lamp's previous one:
+   * energy really used, but somewhere inside the interruption. Counted, never spread; flagged.
+   */
+  gapWh: number;
+  samples: number;
+  /** Σ level × periodS over the samples, % · s. */
+  levelS: number;
+  /** Σ periodS of the samples with level > 0, s. */
+  onS: number;
+}
+
+/** The town's sums for one hour; `hour`: start of a UTC hour, ms. */
+export interface HourRollup extends RollupSums {
+  hour: number;
+}
+
+/** Sums of one cabinet or lamp over a span of hours. */
+export interface GroupRollup extends RollupSums {
+  /** Cabinet id or lamp id. */
+  key: string;
+  /** Samples in the `markedHours` of the query (a report's whole dark hours: completeness). */
+  markedSamples: number;
+}
+
+export interface RollupQuery {
+  /** Hours with from <= hour < to (hour = start of a UTC hour, ms). */
+  from: number;
+  to: number;
+  by: 'cabinet' | 'lamp';
+  /** `lamp` only: just these lamps. */
+  lampIds?: readonly string[];
+  /** Hour starts whose samples are also counted apart, as `markedSamples`. */
+  markedHours?: readonly number[];
+}
+
 export interface TelemetryStore {
   open(): Promise<void>;
   /**
@@ -77,6 +120,13 @@ export interface TelemetryStore {
   /** Per-lamp consumption with sample counts for samples with from <= ts < to. */
   energyByLamp(from: number, to: number): Promise<LampEnergy[]>;
   lampHistory(lampId: string, from: number, to: number): Promise<LampSample[]>;
+  /**
+   * The whole town's hourly roll-up, oldest first (issue 5). Optional: a store without roll-ups
+   * serves no energy report.
+   */
+  rollupByHour?(from: number, to: number): Promise<HourRollup[]>;
+  /** Per cabinet or per lamp sums of the hourly roll-ups over [from, to), sorted by key. */
+  rollupByGroup?(query: RollupQuery): Promise<GroupRollup[]>;
   /** Detections per lamp, from <= ts < to. */
   presenceCounts(from: number, to: number): Promise<Array<{ lampId: string; count: number }>>;
   /**
@@ -169,4 +219,75 @@ export interface ConfigStore {
   audit(actor: string, action: string, target: string, detail?: string): void;
   auditLog(limit: number): AuditEntry[];
   close(): void;
+}
+
+// ---------------- access: users, sessions, API tokens ----------------
+
+/**
+ * The roles of the HTTP API, least to most powerful: elected officials read reports (`viewer`),
+ * crews handle alerts (`maintenance`), technical services write policies and overrides
+ * (`technician`), `admin` manages inventory, credentials and users.
+ */
+export const ROLES = ['viewer', 'maintenance', 'technician', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A person who signs in with a password. Never carries the password hash out of `AccessStore.user`. */
+export interface UserRecord {
+  username: string;
+  role: Role;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+  disabled: boolean;
+}
+
+export interface UserSecret extends UserRecord {
+  /** scrypt hash (dashboard/auth-passwords.ts format); the password itself is never stored. */
+  passwordHash: string;
+}
+
+/** `session`: made by a sign-in, idle and absolute expiry. `token`: an API token for automation, issued by an admin. */
+export type AccessKind = 'session' | 'token';
+
+/** A bearer credential as stored: only the sha256 of the token is kept, never the token. */
+export interface AccessCredential {
+  /** Public id (`ses_…`, `tok_…`): what lists show and revocation names; not a secret. */
+  id: string;
+  kind: AccessKind;
+  /** A session's user, a token's issuer; null when issued with the bootstrap admin token. */
+  username: string | null;
+  label: string;
+  /** The role granted; a user's current role caps it (a demotion applies at once). */
+  role: Role;
+  createdAt: number;
+  createdBy: string;
+  /** Absolute expiry, ms since the epoch. */
+  expiresAt: number;
+  /** Sessions end after this long unused; null: no idle limit (API tokens). */
+  idleTimeoutMs: number | null;
+  revokedAt: number | null;
+}
+
+export interface AccessStore {
+  users(): UserRecord[];
+  user(username: string): UserSecret | undefined;
+  /** Throws LUCIOLE_ERR_USER_EXISTS. Audited. */
+  createUser(user: { username: string; role: Role; passwordHash: string }, actor: string): UserRecord;
+  /**
+   * Throws LUCIOLE_ERR_USER_NOT_FOUND. A new password or `disabled: true` revokes the user's
+   * sessions and tokens in the same transaction. Audited (never the hash).
+   */
+  updateUser(username: string, patch: { role?: Role; passwordHash?: string; disabled?: boolean }, actor: string): UserRecord;
+  /** Deletes a user and revokes every credential they hold or issued. False when there was none. Audited. */
+  deleteUser(username: string, actor: string): boolean;
+  /** Stores a new credential by the sha256 (hex) of its token. Audited. */
+  addCredential(credential: AccessCredential & { tokenHash: string }, actor: string): AccessCredential;
+  credentialByTokenHash(tokenHash: string): AccessCredential | undefined;
+  credential(id: string): AccessCredential | undefined;
+  /** Newest first; `activeAt`: only those neither revoked nor expired at that instant. */
+  credentials(filter?: { kind?: AccessKind; username?: string; activeAt?: number }): AccessCredential[];
+  /** False when there is no such credential or it was already revoked. Audited. */
+  revokeCredential(id: string, actor: string): boolean;
+  /** Deletes credentials that expired or were revoked before `before` (housekeeping, not audited). Rows removed. */
+  pruneCredentials(before: number): number;
 }

@@ -123,6 +123,40 @@ export const alertViewSchema = z.object({
 });
 export type AlertView = z.infer<typeof alertViewSchema>;
 
+/** What GET /api/alerts may filter on; every criterion optional, all of them must hold. */
+export const alertFilterSchema = z.object({
+  /** `active`: open or acknowledged (what a crew still has to do). */
+  state: z.enum(['open', 'acknowledged', 'resolved', 'active']).optional(),
+  kind: z.string().min(1).max(64).optional(),
+  /** The lamp's zone; a cabinet alert matches the zones of the cabinet's lamps. */
+  zone: idSchema.optional(),
+  severity: alertSeveritySchema.optional(),
+  /** Alerts opened at or after this instant (ms since the epoch): the board's age filter. */
+  since: tsSchema.optional(),
+  /** At most this many, newest opened first. */
+  limit: z.number().int().positive().max(10_000).optional(),
+});
+export type AlertFilter = z.infer<typeof alertFilterSchema>;
+
+/** A lamp's readings over a window (the evidence link of an alert), averaged into buckets when there are many. */
+export const lampHistoryViewSchema = z.object({
+  lampId: idSchema,
+  from: tsSchema,
+  to: tsSchema,
+  /** Width of the buckets readings were averaged into, ms; null: raw readings. */
+  bucketMs: z.number().int().positive().nullable(),
+  samples: z.array(
+    z.object({
+      ts: tsSchema,
+      level: z.number(),
+      powerW: z.number(),
+      /** A driver fault code reported in the bucket, if any. */
+      fault: faultCodeSchema.nullable(),
+    }),
+  ),
+});
+export type LampHistoryView = z.infer<typeof lampHistoryViewSchema>;
+
 export const lampLiveSchema = z.object({
   id: idSchema,
   level: z.number(),
@@ -152,5 +186,10 @@ export const ingestStatsSchema = z.object({
   samplesStored: z.number(),
   receiptsSent: z.number(),
   pendingWrites: z.number(),
+  /**
+   * Telemetry points accepted but not yet in the database (InfluxDB: on their way or spilled to
+   * disk while it is away; 0 for SQLite). Optional only so older ControllerApi implementations still fit.
+   */
+  storageQueue: z.number().int().nonnegative().optional(),
 });
 export type IngestStats = z.infer<typeof ingestStatsSchema>;

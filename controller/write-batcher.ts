@@ -2,9 +2,13 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 
 export interface WriteBatcherOptions<T> {
   clock: Clock;
-  /** Longest an item waits before its batch is written, clock ms. */
+  /**
+   * Longest an item waits for its write to start while no write is running, clock ms (with group
+   * commit it never waits for the timer: see the class); also the delay before a failed write is
+   * retried.
+   */
   batchMs: number;
-  /** A batch is written as soon as this many items wait; also the most items per write. */
+  /** The most items per write. */
   maxBatch: number;
   /** Items waiting beyond this are refused (the store is down: memory must stay bounded). */
   maxQueued?: number;
@@ -15,16 +19,25 @@ export interface WriteBatcherOptions<T> {
 }
 
 /**
- * Groups items into batches, one `write` per batch, never two writes at once: one transaction per
- * tick instead of one statement per message, and writes land in arrival order.
+ * Group commit: never two writes at once, and a write starts as soon as none is running, with
+ * every item that arrived meanwhile (up to maxBatch). A lone item is written at once instead of
+ * waiting for a timer (latency at low rates), and at high rates the batches grow by themselves
+ * to what arrives during one commit (one transaction per batch, not per message). Writes land in
+ * arrival order.
+ *
+ * The write starts on the next macrotask (setImmediate), not synchronously: the items of one
+ * socket read, parsed in one go, join one batch.
  */
 export class WriteBatcher<T> {
   private readonly queue: T[] = [];
   private inFlight = 0;
   private timer: TimerHandle | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private chain: Promise<boolean> = Promise.resolve(true);
   /** A write is chained but not started: it will take whatever is queued by then. */
   private writeQueued = false;
+  /** After a failure the queue waits for the retry timer instead of being written at once. */
+  private backoff = false;
   private closed = false;
   private readonly maxQueued: number;
 
@@ -41,8 +54,9 @@ export class WriteBatcher<T> {
   add(item: T): boolean {
     if (this.closed || this.queue.length >= this.maxQueued) return false;
     this.queue.push(item);
-    if (this.queue.length >= this.opts.maxBatch) this.queueWrite();
-    else this.arm(this.opts.batchMs);
+    if (this.backoff) this.arm(this.opts.batchMs);
+    else if (this.inFlight === 0 && !this.writeQueued) this.soon();
+    // Otherwise a write runs, or is about to start: its end takes what is queued.
     return true;
   }
 
@@ -62,10 +76,19 @@ export class WriteBatcher<T> {
     this.disarm();
   }
 
+  private soon(): void {
+    if (this.immediate || this.closed) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      void this.queueWrite();
+    });
+  }
+
   private arm(delayMs: number): void {
     if (this.timer || this.closed) return;
     this.timer = this.opts.clock.setTimer(() => {
       this.timer = null;
+      this.backoff = false;
       void this.queueWrite();
     }, delayMs);
   }
@@ -73,6 +96,8 @@ export class WriteBatcher<T> {
   private disarm(): void {
     if (this.timer) this.opts.clock.clearTimer(this.timer);
     this.timer = null;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = null;
   }
 
   /** Chains one write after the current one; never rejects. */
@@ -88,6 +113,7 @@ export class WriteBatcher<T> {
 
   private async writeOne(): Promise<boolean> {
     this.disarm();
+    this.backoff = false;
     const batch = this.queue.splice(0, this.opts.maxBatch);
     if (batch.length === 0) return true;
     this.inFlight = batch.length;
@@ -105,8 +131,13 @@ export class WriteBatcher<T> {
     } finally {
       this.inFlight = 0;
     }
-    if (ok && this.queue.length >= this.opts.maxBatch) void this.queueWrite();
-    else if (this.queue.length > 0) this.arm(this.opts.batchMs);
+    if (this.queue.length > 0) {
+      if (ok) this.soon();
+      else {
+        this.backoff = true;
+        this.arm(this.opts.batchMs);
+      }
+    }
     return ok;
   }
 }

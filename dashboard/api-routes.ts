@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { ControllerApi } from '../controller/api.js';
 import { planVersionSchema } from '../controller/plan.js';
 import {
-  alertViewSchema,
   cabinetViewSchema,
   energySummarySchema,
   ingestStatsSchema,
@@ -43,23 +42,24 @@ export function registerApiRoutes(app: FastifyInstance, opts: ApiRoutesOptions):
     async () => ({ status: 'ok' as const, time: controller.clock.now(), version: opts.version }),
   );
 
-  api.get('/api/openapi.json', { schema: { summary: 'This document', response: { 200: openApiDocumentSchema, ...denied } } }, async () =>
+  api.get('/api/openapi.json', { config: { minRole: 'viewer' }, schema: { summary: 'This document', response: { 200: openApiDocumentSchema, ...denied } } }, async () =>
     openApiDocumentSchema.parse(app.swagger()),
   );
 
-  api.get('/api/town', { schema: { summary: 'Town name and site', response: { 200: townSchema, ...denied } } }, async () =>
+  api.get('/api/town', { config: { minRole: 'viewer' }, schema: { summary: 'Town name and site', response: { 200: townSchema, ...denied } } }, async () =>
     controller.town(),
   );
 
   api.get(
     '/api/cabinets',
-    { schema: { summary: 'All cabinets', response: { 200: z.array(cabinetViewSchema), ...denied } } },
+    { config: { minRole: 'viewer' }, schema: { summary: 'All cabinets', response: { 200: z.array(cabinetViewSchema), ...denied } } },
     async () => controller.listCabinets(),
   );
 
   api.get(
     '/api/cabinets/:id',
     {
+      config: { minRole: 'viewer' },
       schema: {
         summary: 'One cabinet',
         params: cabinetParamsSchema,
@@ -76,6 +76,7 @@ export function registerApiRoutes(app: FastifyInstance, opts: ApiRoutesOptions):
   api.post(
     '/api/cabinets/:id/credentials',
     {
+      config: { minRole: 'admin' },
       schema: {
         summary: "Issues a new MQTT secret for a cabinet, revoking the old one",
         params: cabinetParamsSchema,
@@ -93,13 +94,14 @@ export function registerApiRoutes(app: FastifyInstance, opts: ApiRoutesOptions):
     },
   );
 
-  api.get('/api/lamps', { schema: { summary: 'All lamps with their latest reading', response: { 200: z.array(lampViewSchema), ...denied } } }, async () =>
+  api.get('/api/lamps', { config: { minRole: 'viewer' }, schema: { summary: 'All lamps with their latest reading', response: { 200: z.array(lampViewSchema), ...denied } } }, async () =>
     controller.listLamps(),
   );
 
   api.get(
     '/api/energy',
     {
+      config: { minRole: 'viewer' },
       schema: {
         summary: 'Energy per night against the full-power baseline, tonight included',
         querystring: energyQuerySchema,
@@ -109,17 +111,15 @@ export function registerApiRoutes(app: FastifyInstance, opts: ApiRoutesOptions):
     async (request) => controller.energy(request.query.nights),
   );
 
-  api.get('/api/alerts', { schema: { summary: 'Alerts', response: { 200: z.array(alertViewSchema), ...denied } } }, async () =>
-    controller.listAlerts(),
-  );
+  // GET /api/alerts (with filters) and the maintenance board's routes are in routes-alerts.ts.
 
-  api.get('/api/stats', { schema: { summary: 'Ingest counters', response: { 200: ingestStatsSchema, ...denied } } }, async () =>
+  api.get('/api/stats', { config: { minRole: 'viewer' }, schema: { summary: 'Ingest counters', response: { 200: ingestStatsSchema, ...denied } } }, async () =>
     controller.stats(),
   );
 
   api.get(
     '/api/plan',
-    { schema: { summary: 'The current lighting plan', response: { 200: planVersionSchema, ...denied, ...missing } } },
+    { config: { minRole: 'viewer' }, schema: { summary: 'The current lighting plan', response: { 200: planVersionSchema, ...denied, ...missing } } },
     async () => {
       const plan = controller.currentPlan();
       if (!plan) throw new LucioleError('LUCIOLE_ERR_PLAN_NOT_FOUND', 'no plan has been published yet');

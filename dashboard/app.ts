@@ -7,7 +7,12 @@ import { registerApiRoutes } from './api-routes.js';
 import { registerPolicyRoutes } from './routes-policies.js';
 import { registerPoliciesPage } from './routes-policies-page.js';
 import { registerIntegrationRoutes } from './routes-integrations.js';
-import { bearerAuthenticator, installAuth } from './auth.js';
+import { registerReportRoutes } from './routes-reports.js';
+import { registerAlertRoutes } from './routes-alerts.js';
+import { AccessAuthenticator, installAuth } from './auth.js';
+import { registerAuthRoutes, type AccessSettings } from './routes-auth.js';
+import { strictBodyValidatorCompiler } from './strict-bodies.js';
+import { requestLogSerializer } from './request-log.js';
 import { installErrorHandling } from './http-errors.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { registerLiveStream } from './sse.js';
@@ -24,6 +29,8 @@ export interface BuildAppOptions {
   heartbeatMs?: number;
   /** Reported by /api/health; read from package.json when absent. */
   version?: string;
+  /** Users, sessions and API tokens (the config store), session lifetimes, sign-in limits. Without a store: the admin token only. */
+  access?: AccessSettings;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -34,11 +41,15 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
  * `app.close()` ends open live streams too.
  */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
-  const authenticator = bearerAuthenticator(opts.adminToken);
+  const now = (): number => opts.controller.clock.now();
+  const authenticator = new AccessAuthenticator({ adminToken: opts.adminToken, store: opts.access?.store, now });
   const version = opts.version ?? (await packageVersion());
 
   // Typed as fastify's logger so the instance is the plain FastifyInstance callers expect.
-  const loggerInstance: FastifyBaseLogger | undefined = opts.logger || undefined;
+  // Request lines go through our serializer: credentials a client put in a query string are not logged.
+  const loggerInstance: FastifyBaseLogger | undefined = opts.logger
+    ? opts.logger.child({}, { serializers: { req: requestLogSerializer } })
+    : undefined;
   const serverOptions = {
     bodyLimit: BODY_LIMIT_BYTES,
     // close() ends the live streams first (preClose), then drops every socket: browsers keep
@@ -48,7 +59,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const app: FastifyInstance = loggerInstance
     ? Fastify({ ...serverOptions, loggerInstance })
     : Fastify({ ...serverOptions, logger: false });
-  app.setValidatorCompiler(validatorCompiler);
+  // Unknown keys in a body are refused on every route (no mass assignment), whatever its schema says.
+  app.setValidatorCompiler(strictBodyValidatorCompiler(validatorCompiler));
   app.setSerializerCompiler(serializerCompiler);
 
   installSecurityHeaders(app);
@@ -73,8 +85,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   registerApiRoutes(app, { controller: opts.controller, version });
+  registerAuthRoutes(app, { ...opts.access, authenticator, now });
   registerPolicyRoutes(app, { controller: opts.controller });
+  registerAlertRoutes(app, { controller: opts.controller });
   registerIntegrationRoutes(app, opts);
+  registerReportRoutes(app, opts);
   registerLiveStream(app, { controller: opts.controller, heartbeatMs: opts.heartbeatMs ?? 15_000, log: app.log });
   registerStaticUi(app);
   registerPoliciesPage(app);

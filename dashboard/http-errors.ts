@@ -8,6 +8,10 @@ export function statusOfCode(code: string): number {
   if (code.endsWith('_NOT_FOUND')) return 404;
   if (code === 'LUCIOLE_ERR_UNAUTHORIZED') return 401;
   if (code === 'LUCIOLE_ERR_FORBIDDEN') return 403;
+  if (code === 'LUCIOLE_ERR_USER_EXISTS') return 409;
+  if (code === 'LUCIOLE_ERR_RATE_LIMITED') return 429;
+  if (code === 'LUCIOLE_ERR_POLICY_NONCOMPLIANT') return 422;
+  if (code === 'LUCIOLE_ERR_NOT_CONFIGURED') return 501;
   return 400;
 }
 

@@ -114,7 +114,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, opts: Integratio
   // Text bodies: declared on the untyped instance, the zod serializer only knows JSON.
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics (text exposition format)', response: { ...denied } } },
+    { config: { minRole: 'admin' }, schema: { summary: 'Prometheus metrics (text exposition format)', response: { ...denied } } },
     async (_request, reply) => {
       if (ownsMetrics) metrics.start();
       const text = await metrics.render();
@@ -125,6 +125,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, opts: Integratio
   api.get(
     '/api/export/fiware',
     {
+      config: { minRole: 'viewer' },
       schema: {
         summary: 'Lamps, cabinets, zones and lamp models as FIWARE Smart Data Models NGSI-LD entities (read-only)',
         querystring: fiwareQuerySchema,
@@ -151,7 +152,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, opts: Integratio
   for (const ds of datasets) {
     app.get(
       `/api/opendata/${ds.name}.csv`,
-      { schema: { summary: `Open data: ${ds.schema.title} (CSV, Licence Ouverte 2.0)`, response: { ...denied } } },
+      { config: { minRole: 'viewer' }, schema: { summary: `Open data: ${ds.schema.title} (CSV, Licence Ouverte 2.0)`, response: { ...denied } } },
       async (_request, reply) =>
         reply
           .type('text/csv; charset=utf-8')
@@ -161,12 +162,12 @@ export function registerIntegrationRoutes(app: FastifyInstance, opts: Integratio
     );
     api.get(
       `/api/opendata/${ds.name}.json`,
-      { schema: { summary: `Open data: ${ds.schema.title} (JSON with field descriptions, Licence Ouverte 2.0)`, response: { 200: openDataDocumentSchema, ...denied } } },
+      { config: { minRole: 'viewer' }, schema: { summary: `Open data: ${ds.schema.title} (JSON with field descriptions, Licence Ouverte 2.0)`, response: { 200: openDataDocumentSchema, ...denied } } },
       async () => toJsonDocument(ds.schema, await ds.rows(), controller.town().name, controller.clock.now()),
     );
     api.get(
       `/api/opendata/${ds.name}.schema.json`,
-      { schema: { summary: `Open data: Table Schema of ${ds.name} (fields, units, licence)`, response: { 200: tableSchemaSchema, ...denied } } },
+      { config: { minRole: 'viewer' }, schema: { summary: `Open data: Table Schema of ${ds.name} (fields, units, licence)`, response: { 200: tableSchemaSchema, ...denied } } },
       async () => ds.schema,
     );
   }
@@ -174,6 +175,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, opts: Integratio
   api.post(
     '/api/inventory/import',
     {
+      config: { minRole: 'admin' },
       bodyLimit: IMPORT_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Imports an inventory (CSV, or GeoJSON per the operator contract): a per-row report; all or nothing; dryRun=true writes nothing',
@@ -215,6 +217,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, opts: Integratio
   api.patch(
     '/api/lamps/:id',
     {
+      config: { minRole: 'admin' },
       schema: {
         summary: "Sets a lamp's art. 5 data (arrêté du 27 décembre 2018) and lamp type; null clears a field",
         params: lampParamsSchema,

@@ -76,13 +76,14 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
 
   api.get(
     '/api/zones',
-    { preHandler: requirePolicies, schema: { summary: 'Zones: metadata, lamp counts and the profile each uses', response: { 200: z.array(zoneViewSchema), ...denied, ...notConfigured } } },
+    { config: { minRole: 'viewer' }, preHandler: requirePolicies, schema: { summary: 'Zones: metadata, lamp counts and the profile each uses', response: { 200: z.array(zoneViewSchema), ...denied, ...notConfigured } } },
     async () => policies().zones(),
   );
 
   api.put(
     '/api/zones/:zone',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: "Sets a zone's metadata (category, closing time, end of activity, cap, extinction hours)",
@@ -96,13 +97,13 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
 
   api.get(
     '/api/groups',
-    { preHandler: requirePolicies, schema: { summary: 'Named groups of lamps (override targets)', response: { 200: z.array(lampGroupSchema), ...denied, ...notConfigured } } },
+    { config: { minRole: 'viewer' }, preHandler: requirePolicies, schema: { summary: 'Named groups of lamps (override targets)', response: { 200: z.array(lampGroupSchema), ...denied, ...notConfigured } } },
     async () => policies().groups(),
   );
 
   api.get(
     '/api/groups/:id',
-    { preHandler: requirePolicies, schema: { summary: 'One group of lamps', params: idParamsSchema, response: { 200: lampGroupSchema, ...invalid, ...denied, ...missing, ...notConfigured } } },
+    { config: { minRole: 'viewer' }, preHandler: requirePolicies, schema: { summary: 'One group of lamps', params: idParamsSchema, response: { 200: lampGroupSchema, ...invalid, ...denied, ...missing, ...notConfigured } } },
     async (request) => {
       const group = policies().group(request.params.id);
       if (!group) throw groupNotFound(request.params.id);
@@ -113,6 +114,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.put(
     '/api/groups/:id',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: 'Creates or replaces a group of lamps',
@@ -126,7 +128,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
 
   api.delete(
     '/api/groups/:id',
-    { preHandler: requirePolicies, schema: { summary: 'Deletes a group of lamps', params: idParamsSchema, response: { 204: z.null(), ...invalid, ...denied, ...missing, ...notConfigured } } },
+    { config: { minRole: 'technician' }, preHandler: requirePolicies, schema: { summary: 'Deletes a group of lamps', params: idParamsSchema, response: { 204: z.null(), ...invalid, ...denied, ...missing, ...notConfigured } } },
     async (request, reply) => {
       if (!policies().deleteGroup(request.params.id, actor(request.principal))) throw groupNotFound(request.params.id);
       return reply.code(204).send(null);
@@ -138,6 +140,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.put(
     '/api/plan',
     {
+      config: { minRole: 'technician' },
       schema: {
         summary: 'Checks a plan and publishes it as a new version to every cabinet; compliance errors refuse it (422)',
         body: townPlanSchema,
@@ -163,6 +166,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.get(
     '/api/plan/versions',
     {
+      config: { minRole: 'viewer' },
       schema: {
         summary: 'Every plan version, newest first, each with a summary of what it changed',
         response: { 200: z.array(planVersionSummarySchema), ...denied },
@@ -174,6 +178,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.get(
     '/api/plan/versions/:v',
     {
+      config: { minRole: 'viewer' },
       schema: {
         summary: 'One plan version with its full diff against the version before it',
         params: versionParamsSchema,
@@ -192,6 +197,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.post(
     '/api/plan/rollback',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: 'Publishes a new version equal to an earlier one ("rollback to vN")',
@@ -212,6 +218,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.post(
     '/api/plan/check',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: 'Compliance of a draft plan (French light-nuisance order, dark corridors), nothing saved',
@@ -225,6 +232,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.post(
     '/api/plan/what-if',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: 'The last 7 nights replayed with a draft and with the plan in force: energy and detections boosted',
@@ -238,6 +246,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.get(
     '/api/plan/curve',
     {
+      config: { minRole: 'viewer' },
       preHandler: requirePolicies,
       schema: {
         summary: "A profile's level every 5 minutes over the night of a date (current plan, calendar applied), with dusk and dawn",
@@ -251,6 +260,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.post(
     '/api/plan/curve',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: "A profile's level every 5 minutes over the night of a date, for a draft plan",
@@ -263,7 +273,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
 
   api.get(
     '/api/plan/rollout',
-    { schema: { summary: 'Per cabinet: version published, version acked, online', response: { 200: rolloutSchema, ...denied } } },
+    { config: { minRole: 'viewer' }, schema: { summary: 'Per cabinet: version published, version acked, online', response: { 200: rolloutSchema, ...denied } } },
     async () => rollout(controller),
   );
 
@@ -272,6 +282,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.post(
     '/api/overrides',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: 'Holds a lamp, group, cabinet, zone or the whole town at a level until a time (7 days at most)',
@@ -285,6 +296,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.get(
     '/api/overrides',
     {
+      config: { minRole: 'viewer' },
       preHandler: requirePolicies,
       schema: {
         summary: 'Active overrides, with who set them and delivery per cabinet (applied or not)',
@@ -297,6 +309,7 @@ export function registerPolicyRoutes(app: FastifyInstance, opts: PolicyRoutesOpt
   api.delete(
     '/api/overrides/:id',
     {
+      config: { minRole: 'technician' },
       preHandler: requirePolicies,
       schema: {
         summary: 'Ends an override early (clear-override to its lamps)',

@@ -29,6 +29,7 @@ export function registerLiveStream(app: FastifyInstance, opts: LiveStreamOptions
   app.get(
     '/api/stream',
     {
+      config: { minRole: 'viewer' },
       schema: {
         summary: 'Live events (text/event-stream): lamps, cabinet, presence, alert; a comment line every 15 s',
         produces: ['text/event-stream'],

@@ -8,7 +8,7 @@ import { cabinetTopic, type Policy } from '../protocol/index.js';
 import { EdgeAgent, WILL_PAYLOAD } from './agent.js';
 import { parseEdgeConfig, type EdgeConfig } from './config.js';
 import { SimulatedDriver } from './sim-driver.js';
-import { recorder, removeDir, startBroker, tempDir, waitFor, type Recorder, type TestBroker } from './test-support.js';
+import { commandSigner, recorder, removeDir, startBroker, tempDir, waitFor, type Recorder, type TestBroker } from './test-support.js';
 
 const CAB = 'CAB-01';
 const site = { lat: 45.764, lon: 4.8357, timezone: 'Europe/Paris' };
@@ -87,8 +87,13 @@ describe('EdgeAgent against a real broker', () => {
     Object.fromEntries(h.driver.read(h.clock.now()).lamps.map((l) => [l.id, l.level]));
   const acks = (): Record<string, unknown>[] => ctl.json('ack');
   const telemetrySeqs = (from = 0): number[] => ctl.json('telemetry').slice(from).map((t) => t.seq as number);
-  const publish = (channel: 'policy' | 'command' | 'receipt', body: unknown, retain = false): Promise<unknown> =>
-    ctl.client.publishAsync(topic(channel), typeof body === 'string' ? body : JSON.stringify(body), { qos: 1, retain });
+  // Commands are signed as the controller signs them (key from the password 'test-secret').
+  const sign = commandSigner('test-secret', CAB);
+  const publish = (channel: 'policy' | 'command' | 'receipt', body: unknown, retain = false): Promise<unknown> => {
+    const signable = channel === 'command' && typeof body === 'object' && body !== null && 'kind' in body && 'expiresAt' in body;
+    const out = signable ? sign(body as Parameters<typeof sign>[0]) : body;
+    return ctl.client.publishAsync(topic(channel), typeof out === 'string' ? out : JSON.stringify(out), { qos: 1, retain });
+  };
 
   it('publishes retained online status and a reboot event on start', async () => {
     await startAgent(NIGHT);
@@ -311,6 +316,25 @@ describe('EdgeAgent against a real broker', () => {
     h.driver.injectEvent('door_open', 'cabinet door contact');
     const door = await waitFor(() => ctl.json('event').find((e) => e.code === 'door_open'), 3000, 'door event');
     expect(door).toMatchObject({ v: 1, ts: h.clock.now(), detail: 'cabinet door contact' });
+  });
+
+  it('a detection reaches the boost level within rampUpMs, not at the next tick', async () => {
+    const h = await startAgent(at('2025-11-21T23:30:00'), { lamps: [{ id: 'L1', nominalPowerW: 40, sensorId: 'S1' }] });
+    const p = policy(1, {
+      profiles: {
+        residential: {
+          schedule: [{ from: 'dusk', to: 'dawn', level: 20 }],
+          presence: { level: 100, holdS: 60, rampUpMs: 300, rampDownS: 10, propagate: 0 },
+        },
+      },
+      lamps: { L1: { profile: 'residential' } },
+    });
+    await publish('policy', p, true);
+    await waitFor(() => acks().find((a) => a.ref === 'policy:rue-test@1'), 3000, 'policy ack');
+    h.driver.triggerPresence('S1', 'pedestrian');
+    expect(levels(h).L1).toBeLessThan(100);
+    h.clock.advance(300);
+    expect(levels(h)).toEqual({ L1: 100 });
   });
 
   it('a full outbox drops the oldest telemetry and says so with buffer_overflow', async () => {

@@ -1,12 +1,12 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { nodeFs, type EdgeFs } from './fs-port.js';
 
 /**
  * Writes `data` to `file` so that after a crash (kill -9, power cut) the file holds either the
  * old content or the new one, never a torn mix: temp file, fsync, rename over, fsync the folder
  * so the rename itself is on disk.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, fs: EdgeFs = nodeFs): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.tmp-${path.basename(file)}-${process.pid}`);
   const fd = fs.openSync(tmp, 'w', 0o600);
@@ -17,10 +17,10 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  fsyncDir(dir);
+  fsyncDir(dir, fs);
 }
 
-export function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string, fs: EdgeFs = nodeFs): void {
   let fd: number | null = null;
   try {
     fd = fs.openSync(dir, 'r');
@@ -38,7 +38,7 @@ export function isTempFile(name: string): boolean {
 }
 
 /** The file's text, or null when it does not exist. */
-export function readFileIfExists(file: string): string | null {
+export function readFileIfExists(file: string, fs: EdgeFs = nodeFs): string | null {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {

@@ -49,6 +49,19 @@ export const edgeConfigSchema = z
       .int()
       .min(64 * 1024)
       .default(50 * 1024 * 1024),
+    /** Telemetry replayed after a reconnect at most this many messages per second (real time). */
+    replayRatePerS: z.number().int().min(1).max(10_000).default(50),
+    /** Telemetry sent but still not receipted after this long is sent again (a controller restarted). */
+    resendAfterS: z.number().int().min(1).max(86_400).default(30),
+    /** Detections kept per sensor in each window; the excess is counted and dropped. */
+    presenceLimit: z
+      .object({
+        max: z.number().int().min(1).max(1000).default(10),
+        windowS: z.number().int().min(1).max(3600).default(10),
+      })
+      .default({ max: 10, windowS: 10 }),
+    /** Events and acks waiting for the broker, at most (a guard against filling the disk). */
+    uplinkQueueMax: z.number().int().min(100).max(1_000_000).default(20_000),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

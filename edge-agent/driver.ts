@@ -26,4 +26,9 @@ export interface LampDriver {
   /** Returns the function that removes the listener. */
   onPresence(listener: (d: PresenceDetection) => void): () => void;
   onEvent(listener: (e: DriverEvent) => void): () => void;
+  /**
+   * Optional: whether the system clock is synchronised (RTC valid, NTP or GNSS locked), as the
+   * hardware or the OS knows it. false puts the gateway in continuous fail-safe lighting.
+   */
+  clockSynced?(): boolean;
 }

@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { telemetrySchema, type Telemetry } from '../protocol/index.js';
 import { isTempFile, writeFileAtomic } from './atomic-file.js';
+import { nodeFs, type EdgeFs } from './fs-port.js';
 
 const NAME = /^(\d{16})\.json$/;
 const name = (seq: number): string => `${String(seq).padStart(16, '0')}.json`;
@@ -30,9 +30,11 @@ export class Outbox {
   constructor(
     private readonly dir: string,
     private readonly maxBytes: number,
+    private readonly fs: EdgeFs = nodeFs,
   ) {}
 
   open(): OutboxOpenResult {
+    const fs = this.fs;
     fs.mkdirSync(this.dir, { recursive: true });
     this.seqs = [];
     this.sizes.clear();
@@ -66,7 +68,8 @@ export class Outbox {
     this.assertOpen();
     const body = JSON.stringify(msg);
     const size = Buffer.byteLength(body);
-    writeFileAtomic(path.join(this.dir, name(msg.seq)), body);
+    // Throws on a full disk before the index changes: the caller decides what to do with the message.
+    writeFileAtomic(path.join(this.dir, name(msg.seq)), body, this.fs);
     if (this.sizes.has(msg.seq)) {
       this.total -= this.sizes.get(msg.seq)!;
     } else {
@@ -95,6 +98,21 @@ export class Outbox {
     return out;
   }
 
+  /** The seqs waiting, in order (a copy: the caller may hold it while the outbox changes). */
+  seqList(): number[] {
+    return [...this.seqs];
+  }
+
+  has(seq: number): boolean {
+    return this.sizes.has(seq);
+  }
+
+  /** One waiting message as appended, or null when settled, dropped or unreadable. */
+  message(seq: number): Telemetry | null {
+    this.assertOpen();
+    return this.sizes.has(seq) ? this.readMessage(seq) : null;
+  }
+
   /** Deletes exactly the seqs covered by the inclusive ranges; returns how many were deleted. */
   settle(ranges: ReadonlyArray<readonly [number, number]>): number {
     this.assertOpen();
@@ -106,7 +124,7 @@ export class Outbox {
     }
     if (gone.size === 0) return 0;
     for (const seq of gone) {
-      fs.rmSync(path.join(this.dir, name(seq)), { force: true });
+      this.fs.rmSync(path.join(this.dir, name(seq)), { force: true });
       this.total -= this.sizes.get(seq) ?? 0;
       this.sizes.delete(seq);
     }
@@ -129,7 +147,7 @@ export class Outbox {
   }
 
   private remove(seq: number, index: number): void {
-    fs.rmSync(path.join(this.dir, name(seq)), { force: true });
+    this.fs.rmSync(path.join(this.dir, name(seq)), { force: true });
     this.seqs.splice(index, 1);
     this.total -= this.sizes.get(seq) ?? 0;
     this.sizes.delete(seq);
@@ -137,7 +155,7 @@ export class Outbox {
 
   private readMessage(seq: number): Telemetry | null {
     try {
-      const parsed = telemetrySchema.safeParse(JSON.parse(fs.readFileSync(path.join(this.dir, name(seq)), 'utf8')));
+      const parsed = telemetrySchema.safeParse(JSON.parse(this.fs.readFileSync(path.join(this.dir, name(seq)), 'utf8')));
       return parsed.success && parsed.data.seq === seq ? parsed.data : null;
     } catch {
       return null;

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -12,6 +11,7 @@ import {
 } from '../protocol/index.js';
 import type { ActiveOverride } from './dimming/types.js';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import { nodeFs, type EdgeFs } from './fs-port.js';
 
 const seqRecordSchema = z.object({ v: z.literal(1), reservedUpTo: z.number().int().min(-1) });
 
@@ -26,6 +26,8 @@ const storedOverridesSchema = z.array(storedOverrideSchema);
 const appliedCommandSchema = z.object({ id: idSchema, expiresAt: tsSchema });
 const appliedCommandsSchema = z.array(appliedCommandSchema);
 
+const commandSeqSchema = z.object({ v: z.literal(1), lastSeq: z.number().int().nonnegative() });
+
 // The stored form must stay what the engine takes.
 type StoredOverride = z.infer<typeof storedOverrideSchema>;
 const _overrideFits = (o: StoredOverride): ActiveOverride => o;
@@ -38,6 +40,8 @@ export interface StateStoreOptions {
   maxCommandIds?: number;
   /** How long past its expiresAt an applied id is still remembered (clock jumps). */
   commandRetentionMs?: number;
+  /** The file calls, for tests that make the disk fail. Default node:fs. */
+  fs?: EdgeFs;
 }
 
 export interface StateLoadResult {
@@ -45,6 +49,11 @@ export interface StateLoadResult {
   policyError: string | null;
   /** Why the seq record was unreadable (seqs restart above any possible earlier one), or null. */
   seqError: string | null;
+  /**
+   * Why the last accepted command seq was unreadable, or null. It restarts at 0: until the next
+   * accepted command, a replay is stopped only by its expiry and the remembered command ids.
+   */
+  commandSeqError: string | null;
 }
 
 /**
@@ -62,7 +71,9 @@ export class StateStore {
   private reservedUpTo = -1;
   private storedOverrides: ActiveOverride[] = [];
   private readonly applied = new Map<string, number>();
+  private lastCommandSeq = 0;
   private loaded = false;
+  private readonly fs: EdgeFs;
 
   constructor(
     private readonly dir: string,
@@ -71,6 +82,7 @@ export class StateStore {
     this.seqBlock = opts.seqBlock ?? 1000;
     this.maxCommandIds = opts.maxCommandIds ?? 2000;
     this.retentionMs = opts.commandRetentionMs ?? 3_600_000;
+    this.fs = opts.fs ?? nodeFs;
   }
 
   private file(name: string): string {
@@ -82,18 +94,18 @@ export class StateStore {
    * still never reuses one.
    */
   load(now: number, seqFloor: number | null = null): StateLoadResult {
-    fs.mkdirSync(this.dir, { recursive: true });
-    const result: StateLoadResult = { policyError: null, seqError: null };
+    this.fs.mkdirSync(this.dir, { recursive: true });
+    const result: StateLoadResult = { policyError: null, seqError: null, commandSeqError: null };
 
     this.currentPolicy = null;
-    const policyText = readFileIfExists(this.file('policy.json'));
+    const policyText = readFileIfExists(this.file('policy.json'), this.fs);
     if (policyText !== null) {
       const parsed = parseJson(policyText, policySchema);
       if (parsed.ok) this.currentPolicy = parsed.value;
       else result.policyError = parsed.error;
     }
 
-    const seqText = readFileIfExists(this.file('seq.json'));
+    const seqText = readFileIfExists(this.file('seq.json'), this.fs);
     const floor = seqFloor ?? -1;
     if (seqText === null) {
       // A new gateway, or one whose data folder was wiped (card replaced): start from clock
@@ -115,17 +127,24 @@ export class StateStore {
     this.reservedUpTo = this.next - 1;
 
     this.storedOverrides = [];
-    const ovText = readFileIfExists(this.file('overrides.json'));
+    const ovText = readFileIfExists(this.file('overrides.json'), this.fs);
     if (ovText !== null) {
       const parsed = parseJson(ovText, storedOverridesSchema);
       if (parsed.ok) this.storedOverrides = parsed.value.filter((o) => o.until > now);
     }
 
     this.applied.clear();
-    const cmdText = readFileIfExists(this.file('commands.json'));
+    const cmdText = readFileIfExists(this.file('commands.json'), this.fs);
     if (cmdText !== null) {
       const parsed = parseJson(cmdText, appliedCommandsSchema);
       if (parsed.ok) for (const c of parsed.value) this.applied.set(c.id, c.expiresAt);
+    }
+    this.lastCommandSeq = 0;
+    const cmdSeqText = readFileIfExists(this.file('command-seq.json'), this.fs);
+    if (cmdSeqText !== null) {
+      const parsed = parseJson(cmdSeqText, commandSeqSchema);
+      if (parsed.ok) this.lastCommandSeq = parsed.value.lastSeq;
+      else result.commandSeqError = parsed.error;
     }
     this.prune(now);
     this.loaded = true;
@@ -138,8 +157,8 @@ export class StateStore {
 
   savePolicy(p: Policy | null): void {
     this.assertLoaded();
-    if (p === null) fs.rmSync(this.file('policy.json'), { force: true });
-    else writeFileAtomic(this.file('policy.json'), JSON.stringify(p));
+    if (p === null) this.fs.rmSync(this.file('policy.json'), { force: true });
+    else writeFileAtomic(this.file('policy.json'), JSON.stringify(p), this.fs);
     this.currentPolicy = p;
   }
 
@@ -149,7 +168,7 @@ export class StateStore {
     const seq = this.next;
     if (seq > this.reservedUpTo) {
       const reservedUpTo = seq + this.seqBlock - 1;
-      writeFileAtomic(this.file('seq.json'), JSON.stringify({ v: 1, reservedUpTo }));
+      writeFileAtomic(this.file('seq.json'), JSON.stringify({ v: 1, reservedUpTo }), this.fs);
       this.reservedUpTo = reservedUpTo;
     }
     this.next = seq + 1;
@@ -162,7 +181,7 @@ export class StateStore {
 
   saveOverrides(list: readonly ActiveOverride[]): void {
     this.assertLoaded();
-    writeFileAtomic(this.file('overrides.json'), JSON.stringify(list));
+    writeFileAtomic(this.file('overrides.json'), JSON.stringify(list), this.fs);
     this.storedOverrides = [...list];
   }
 
@@ -176,7 +195,24 @@ export class StateStore {
     this.applied.set(commandId, expiresAt);
     this.prune(now);
     const list = [...this.applied].map(([id, exp]) => ({ id, expiresAt: exp }));
-    writeFileAtomic(this.file('commands.json'), JSON.stringify(list));
+    writeFileAtomic(this.file('commands.json'), JSON.stringify(list), this.fs);
+  }
+
+  /** The highest command seq accepted so far (0: none), as on disk. */
+  commandSeq(): number {
+    return this.lastCommandSeq;
+  }
+
+  /**
+   * Records `seq` as the last accepted command seq, on disk before it counts: if the write fails
+   * (full disk) this throws and the command must not be applied, or a restart would accept its
+   * replay.
+   */
+  saveCommandSeq(seq: number): void {
+    this.assertLoaded();
+    if (!(seq > this.lastCommandSeq)) throw new Error(`command seq ${seq} is not above ${this.lastCommandSeq}`);
+    writeFileAtomic(this.file('command-seq.json'), JSON.stringify({ v: 1, lastSeq: seq }), this.fs);
+    this.lastCommandSeq = seq;
   }
 
   private prune(now: number): void {

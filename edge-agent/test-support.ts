@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Aedes, type Client } from 'aedes';
 import { connect, type MqttClient } from 'mqtt';
+import { ManualClock, type Clock, type TimerHandle } from '../core/clock.js';
+import { deriveCommandKey, signCommand } from '../controller/command-signing.js';
+import type { InputOf } from '../protocol/index.js';
 
 /** Test fixtures: a real aedes broker on a free loopback port, temp folders, polling. */
 
@@ -18,7 +21,8 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-export async function startBroker(): Promise<TestBroker> {
+/** `port` 0 (default) takes a free one; a given port brings a broker back where gateways look for it. */
+export async function startBroker(port = 0): Promise<TestBroker> {
   const broker = await Aedes.createBroker();
   const sockets = new Set<net.Socket>();
   const clients = new Map<string, Client>();
@@ -28,11 +32,14 @@ export async function startBroker(): Promise<TestBroker> {
     socket.on('close', () => sockets.delete(socket));
     broker.handle(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const bound = (server.address() as net.AddressInfo).port;
   return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
+    url: `mqtt://127.0.0.1:${bound}`,
+    port: bound,
     broker,
     dropConnections() {
       for (const s of sockets) s.destroy();
@@ -100,4 +107,59 @@ export async function recorder(url: string, filters: string[], clientId = `ctl-$
       await client.endAsync(true);
     },
   };
+}
+
+/**
+ * Signs commands as the controller does for a cabinet whose secret is `password`, with seqs
+ * that go up by one from `firstSeq` (or the seq given).
+ */
+export function commandSigner(password: string, cabinetId: string, firstSeq = 1) {
+  const key = deriveCommandKey(password);
+  let next = firstSeq;
+  return (command: InputOf<'command'>, seq = next): InputOf<'command'> & { seq: number; sig: string } => {
+    next = Math.max(next, seq + 1);
+    return signCommand(key, cabinetId, command, seq);
+  };
+}
+
+/**
+ * A wall clock that can be stepped (NTP, an operator) while timers run on monotonic time, as on a
+ * real system (Date.now jumps, setTimeout does not). `advance` moves both; `jump` moves only now().
+ */
+export class JumpClock implements Clock {
+  readonly mono: ManualClock;
+  private offset = 0;
+
+  constructor(startMs: number) {
+    this.mono = new ManualClock(startMs);
+  }
+
+  now(): number {
+    return this.mono.now() + this.offset;
+  }
+
+  setTimer(fn: () => void, delayMs: number): TimerHandle {
+    return this.mono.setTimer(fn, delayMs);
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    this.mono.clearTimer(handle);
+  }
+
+  advance(ms: number): void {
+    this.mono.advance(ms);
+  }
+
+  jump(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+/** A free loopback port with nothing listening on it (a broker that is down). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -281,6 +281,13 @@ const commandBase = {
   id: idSchema,
   ts: tsSchema,
   expiresAt: tsSchema,
+  /**
+   * Additive: the controller's sequence for this cabinet, strictly increasing across every
+   * command it sends there; a gateway refuses one not above the last it accepted (replay).
+   */
+  seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Additive: HMAC-SHA256 of commandSigningInput() under the cabinet's command key, 64 lowercase hex. */
+  sig: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lowercase hex characters' }).optional(),
 };
 
 export const lampSelectionSchema = z.union([z.literal('all'), z.array(idSchema).min(1).max(2000)]);
@@ -321,6 +328,40 @@ export const commandSchema = z.discriminatedUnion('kind', [
   clearOverrideCommandSchema,
   presenceCommandSchema,
 ]);
+
+/**
+ * The label the command key is derived with: key = HMAC-SHA256(cabinet secret as UTF-8, label).
+ * Both ends derive it from the MQTT secret, so signing needs no extra provisioning.
+ */
+export const COMMAND_KEY_LABEL = 'luciole-command-key-v1';
+
+/** First element of the signed array: a signature made for anything else never verifies here. */
+export const COMMAND_SIGNATURE_DOMAIN = 'luciole-command-v1';
+
+/**
+ * The exact text a command signature covers: a JSON array (no spaces) of the domain, the
+ * cabinet it is addressed to, then every field the gateway acts on, absent ones as null. Taken
+ * from the command as the schema parses it (clear-override's default `lamps` included), so
+ * signer and verifier see the same values. No node: import: the browser UI loads this module.
+ */
+export function commandSigningInput(cabinetId: string, c: Command, seq: number): string {
+  return JSON.stringify([
+    COMMAND_SIGNATURE_DOMAIN,
+    cabinetId,
+    c.id,
+    seq,
+    c.ts,
+    c.expiresAt,
+    c.kind,
+    c.kind === 'presence' ? null : c.lamps,
+    c.kind === 'override' ? c.level : null,
+    c.kind === 'override' ? c.durationS : null,
+    c.kind === 'presence' ? c.lampId : null,
+    c.kind === 'presence' ? c.count : null,
+    c.kind === 'presence' ? (c.hops ?? null) : null,
+    c.kind === 'presence' ? (c.roadUser ?? null) : null,
+  ]);
+}
 
 const seqRangeSchema = z
   .tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])

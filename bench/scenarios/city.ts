@@ -25,6 +25,8 @@ export interface CityOptions {
   presencePerS: number;
   burstSize: number;
   burstEveryMs: number;
+  /** Nagle left on for the controller's own MQTT socket (the A/B of MqttLink turning it off). */
+  controllerNagle: boolean;
 }
 
 export const DEFAULT_CITY: CityOptions = {
@@ -38,6 +40,7 @@ export const DEFAULT_CITY: CityOptions = {
   presencePerS: 5,
   burstSize: 300,
   burstEveryMs: 30_000,
+  controllerNagle: false,
 };
 
 export async function runCity(o: CityOptions, command: string): Promise<ScenarioResult> {
@@ -67,6 +70,7 @@ export async function runCity(o: CityOptions, command: string): Promise<Scenario
         inventoryFile,
         town: { name: t.town.name, site: t.town.site },
         plan,
+        clientNagle: o.controllerNagle,
       },
       'ready',
       600_000,

@@ -28,8 +28,8 @@ export interface IngestOptions {
   variants: Variant[];
   /** Write a V8 CPU profile of the receiving process, summarised in the result. */
   cpuProf: boolean;
-  /** Nagle off on the controller's own MQTT socket (the change proposed for MqttLink). */
-  controllerNoDelay: boolean;
+  /** Nagle left on for the controller's own MQTT socket (the A/B of MqttLink turning it off). */
+  controllerNagle: boolean;
 }
 
 export type Variant = 'luciole-aedes' | 'floor-aedes' | 'luciole-mosquitto';
@@ -43,7 +43,7 @@ export const DEFAULT_INGEST: IngestOptions = {
   perConnInflight: 20,
   variants: ['luciole-aedes', 'floor-aedes', 'luciole-mosquitto'],
   cpuProf: false,
-  controllerNoDelay: false,
+  controllerNagle: false,
 };
 
 interface VariantResult {
@@ -145,7 +145,7 @@ async function runVariant(variant: Variant, o: IngestOptions): Promise<VariantRe
         mode: variant === 'floor-aedes' ? 'floor' : 'luciole',
         dataDir: join(dir, 'data'),
         cabinets,
-        clientNoDelay: o.controllerNoDelay,
+        clientNagle: o.controllerNagle,
         ...(variant === 'floor-aedes' ? {} : { inventoryFile }),
         ...(brokerUrl ? { brokerUrl, controllerPassword } : {}),
       },

@@ -30,10 +30,10 @@ const startSchema = z.object({
   town: z.object({ name: z.string(), site: siteSchema }).optional(),
   plan: townPlanSchema.optional(),
   /**
-   * Turn Nagle off on this process's outgoing sockets (the controller's MQTT connection): the
-   * A/B of the change proposed for MqttLink, which MQTT.js does not make by itself.
+   * Leave Nagle on for this process's outgoing sockets (the controller's MQTT connection), which
+   * MqttLink turns off: the A/B of that change.
    */
-  clientNoDelay: z.boolean().default(false),
+  clientNagle: z.boolean().default(false),
 });
 
 const log = createLogger({ level: 'warn', name: 'bench-server' });
@@ -50,7 +50,7 @@ onParentMessage(async (m) => {
   switch (m.type) {
     case 'start': {
       const o = startSchema.parse(m);
-      if (o.clientNoDelay) patchNoDelay();
+      if (o.clientNagle) keepNagle();
       const secrets = o.mode === 'luciole' ? await startLuciole(o) : await startFloor(o);
       progress = setInterval(() => reply({ type: 'progress', messages, samples }), 25);
       reply({ type: 'ready', mqttUrl: server?.mqttUrl ?? broker?.url ?? o.brokerUrl, secrets });
@@ -141,9 +141,13 @@ async function startFloor(o: z.infer<typeof startSchema>): Promise<Record<string
   return secrets;
 }
 
-function patchNoDelay(): void {
-  // MQTT.js calls net.createConnection on the shared module object at connect time.
+function keepNagle(): void {
+  // MQTT.js calls net.createConnection on the shared module object at connect time; the broker's
+  // accepted sockets are not made here, so they keep their own setting.
   const original = net.createConnection.bind(net) as (...args: unknown[]) => net.Socket;
-  (net as unknown as { createConnection: (...args: unknown[]) => net.Socket }).createConnection = (...args: unknown[]) =>
-    original(...args).setNoDelay(true);
+  (net as unknown as { createConnection: (...args: unknown[]) => net.Socket }).createConnection = (...args: unknown[]) => {
+    const socket = original(...args);
+    socket.setNoDelay = () => socket;
+    return socket;
+  };
 }

@@ -15,7 +15,7 @@ export interface AlertManagerOptions {
   onChange(alert: AlertView, change: AlertChange): void;
   /** How long the condition must have cleared before the alert resolves itself, ms. Default 15 min. */
   autoResolveMs?: number;
-  /** Per kind. Defaults: 0 for cabinet_offline, door_open, power_cut (their end is an explicit message). */
+  /** Per kind. Defaults: 0 for cabinet_offline, door_open, power_cut, storage_unavailable (their end is an explicit message). */
   autoResolveByKind?: Partial<Record<AlertKind, number>>;
   /** A fault back within this long of its resolution reopens the same alert. Default 24 h. */
   reopenWithinMs?: number;
@@ -344,7 +344,7 @@ export class AlertManager {
   private autoResolveFor(kind: AlertKind): number {
     const k = this.opts.autoResolveByKind?.[kind];
     if (k !== undefined) return k;
-    if (kind === 'cabinet_offline' || kind === 'door_open' || kind === 'power_cut') return 0;
+    if (kind === 'cabinet_offline' || kind === 'door_open' || kind === 'power_cut' || kind === 'storage_unavailable') return 0;
     return this.autoResolveMs;
   }
 

@@ -19,6 +19,7 @@ export const DEFAULT_SEVERITY: Readonly<Record<AlertKind, Severity>> = Object.fr
   power_cut: 'major',
   sensor_stuck: 'minor',
   no_data: 'minor',
+  storage_unavailable: 'major',
 });
 
 export const severityOverridesSchema = z.record(z.string(), alertSeveritySchema);

@@ -17,6 +17,8 @@ export const alertKindSchema = z.enum([
   'power_cut',
   'sensor_stuck',
   'no_data',
+  // Not a fault in the street: the telemetry database refuses writes (data waits on disk).
+  'storage_unavailable',
 ]);
 export type AlertKind = z.infer<typeof alertKindSchema>;
 
@@ -28,6 +30,12 @@ export const CABINET_KINDS: ReadonlySet<AlertKind> = new Set([
   'door_open',
   'power_cut',
 ]);
+
+/**
+ * The `cabinetId` of alerts about the controller itself (storage_unavailable): the alert view and
+ * the MQTT alert message require one, and no cabinet id of the inventory is this.
+ */
+export const CONTROLLER_SUBJECT = 'controller';
 
 /** Cabinet-wide outages: while one is open, its lamps' alerts fold under it. */
 export const OUTAGE_KINDS: ReadonlySet<AlertKind> = new Set(['cabinet_offline', 'power_cut']);

@@ -1,5 +1,7 @@
 // @ts-check
 import { ApiError, api, tokenStore } from './api.js';
+import { ROLE_LABELS } from './auth-roles.js';
+import { SignInError, applyRole, endSession, signInWithPassword, whoAmI } from './auth-session.js';
 import { formatClock } from './format.js';
 import { startLiveStream } from './live.js';
 import { createMap } from './map.js';
@@ -24,6 +26,10 @@ const ui = {
   signIn: byId('sign-in'),
   signInForm: /** @type {HTMLFormElement} */ (byId('sign-in-form')),
   tokenInput: /** @type {HTMLInputElement} */ (byId('token')),
+  passwordForm: /** @type {HTMLFormElement} */ (byId('password-form')),
+  usernameInput: /** @type {HTMLInputElement} */ (byId('username')),
+  passwordInput: /** @type {HTMLInputElement} */ (byId('password')),
+  who: byId('who'),
   signInError: byId('sign-in-error'),
   dashboard: byId('dashboard'),
   signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
@@ -140,7 +146,7 @@ function onLiveEvent(event) {
 /** @param {unknown} e */
 function onFailure(e) {
   if (e instanceof ApiError && e.status === 401) {
-    signOut('Jeton refusé ou expiré : reconnectez-vous.');
+    signOut('Session expirée ou jeton refusé : reconnectez-vous.');
     return;
   }
   showError(`Impossible de joindre le contrôleur (${e instanceof Error ? e.message : String(e)}). Nouvel essai automatique.`);
@@ -151,6 +157,10 @@ async function enter() {
   state.timeZone = town.site.timezone;
   ui.townName.textContent = town.name;
   document.title = `Luciole — ${town.name}`;
+  const me = await whoAmI();
+  applyRole(me.role);
+  ui.who.textContent = `${me.kind === 'token' ? 'jeton' : me.name} · ${ROLE_LABELS[me.role] ?? me.role}`;
+  ui.who.hidden = false;
   ui.signIn.hidden = true;
   ui.dashboard.hidden = false;
   ui.signOut.hidden = false;
@@ -172,7 +182,7 @@ async function enter() {
         connectedOnce = true;
       }
     },
-    onUnauthorized: () => signOut('Jeton refusé ou expiré : reconnectez-vous.'),
+    onUnauthorized: () => signOut('Session expirée ou jeton refusé : reconnectez-vous.'),
   });
   state.stops.push(stopStream);
 }
@@ -183,14 +193,18 @@ function showSignIn(message) {
   showLive('off');
   ui.dashboard.hidden = true;
   ui.signOut.hidden = true;
+  ui.who.hidden = true;
   ui.signIn.hidden = false;
   ui.signInError.textContent = message ?? '';
   ui.tokenInput.value = '';
-  ui.tokenInput.focus();
+  ui.passwordInput.value = '';
+  ui.usernameInput.focus();
 }
 
 /** @param {string | null} message */
 function signOut(message) {
+  // The session ends on the server too; a failure there leaves it to expire on its own.
+  endSession(tokenStore.get()).catch(() => undefined);
   tokenStore.clear();
   showSignIn(message);
 }
@@ -217,6 +231,35 @@ ui.signInForm.addEventListener('submit', (ev) => {
   enter().catch(onEnterFailure);
 });
 
+ui.passwordForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const username = ui.usernameInput.value.trim().toLowerCase();
+  const password = ui.passwordInput.value;
+  if (username === '' || password === '') return;
+  for (const stop of state.stops.splice(0)) stop();
+  ui.signInError.textContent = '';
+  const button = /** @type {HTMLButtonElement} */ (ui.passwordForm.querySelector('button'));
+  button.disabled = true;
+  signInWithPassword(username, password)
+    .then((session) => {
+      tokenStore.set(session.token);
+      ui.passwordInput.value = '';
+      return enter();
+    })
+    .catch((e) => {
+      if (e instanceof SignInError) {
+        ui.signInError.textContent = e.message;
+        ui.passwordInput.value = '';
+        ui.passwordInput.focus();
+        return;
+      }
+      onEnterFailure(e);
+    })
+    .finally(() => {
+      button.disabled = false;
+    });
+});
+
 ui.signOut.addEventListener('click', () => signOut(null));
 
 showLive('off');
@@ -224,5 +267,5 @@ if (tokenStore.get()) {
   enter().catch(onEnterFailure);
 } else {
   ui.signIn.hidden = false;
-  ui.tokenInput.focus();
+  ui.usernameInput.focus();
 }
