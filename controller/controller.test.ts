@@ -248,13 +248,14 @@ describe('Controller (real aedes broker, real MQTT clients, real SQLite)', () =>
     expect(c.listCabinets().map((x) => x.id)).toEqual(['CA', 'CB']);
   });
 
-  it('stop() writes the batch and sends its receipt before disconnecting', async () => {
+  it('stop() writes what is pending and sends its receipt before disconnecting', async () => {
     const c = await startController({ batchMs: 60_000, receiptMs: 60_000 });
     const { client, inbox } = await gateway('CA');
     await client.subscribeAsync(cabinetTopic('CA', 'receipt'), { qos: 1 });
     await client.publishAsync(cabinetTopic('CA', 'telemetry'), JSON.stringify(telemetry(77, Date.now())), { qos: 1 });
     await until(() => c.stats().messagesIn.telemetry === 1);
-    expect(c.stats().pendingWrites).toBe(1);
+    // Group commit may already have written it; the receipt, held back by receiptMs, is only
+    // sent by stop().
     await c.stop();
     expect(await telemetryStore.storedSeqRanges('CA')).toEqual([[77, 77]]);
     const r = await inbox.next((m) => m.topic === cabinetTopic('CA', 'receipt'));
