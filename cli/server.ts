@@ -125,7 +125,17 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       telemetryStore,
       clock,
       logger: logger.child({ part: 'controller' }),
-      credentials: { issue: (username, role) => credentials.issue(username, role) },
+      credentials: {
+        issue: (username, role) => {
+          // A new secret revokes the old one: on the bundled broker the holder of the old one is
+          // disconnected and its queued session dropped at once (the revocation itself is
+          // synchronous, before the new secret is issued).
+          if (broker) {
+            broker.revokeCabinet(username).catch((err: unknown) => logger.error({ err, username }, 'revocation failed'));
+          }
+          return credentials.issue(username, role);
+        },
+      },
       periodS: cfg.periodS,
       ...(notifier ? { notifier } : {}),
     });

@@ -227,4 +227,29 @@ describe('end to end: gateways, broker, controller, dashboard', () => {
     expect(alerts.map((a) => a.cabinetId)).toEqual(['ARM-02']);
     expect(server.controller.getCabinet('ARM-01')?.online).toBe(true);
   });
+
+  it('re-issuing a cabinet secret through the API disconnects the old holder and keeps it out', async () => {
+    const A = agents.get('ARM-01')!;
+    expect(A.agent.connected).toBe(true);
+    const res = await fetch(new URL('/api/cabinets/ARM-01/credentials', server.httpUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    const issued = (await res.json()) as { username: string; password: string };
+    expect(issued.username).toBe('ARM-01');
+    await eventually(() => !A.agent.connected, 'the old holder disconnected');
+    await eventually(() => server.controller.getCabinet('ARM-01')?.online === false, 'ARM-01 offline');
+    // It keeps retrying with its old secret, refused each time.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(A.agent.connected).toBe(false);
+    const c = await mqtt.connectAsync(server.mqttUrl, {
+      username: 'ARM-01',
+      password: issued.password,
+      clientId: 'edge-ARM-01',
+      reconnectPeriod: 0,
+    });
+    clients.push(c);
+    expect(c.connected).toBe(true);
+  });
 });
