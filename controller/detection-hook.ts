@@ -92,6 +92,8 @@ export class DetectionHook {
   start(saved: readonly AlertView[]): void {
     if (this.stopTimer) return;
     this.manager.restore(saved);
+    // Detectors tell a cleared condition once; those told before the restore must be told again.
+    this.detectors.alertsRestored();
     this.opts.notifier?.start();
     const tickMs = this.opts.tickMs ?? Math.max(1000, Math.min(15_000, (this.opts.defaultPeriodS * 1000) / 4));
     this.stopTimer = every(this.opts.clock, tickMs, () => this.tick());

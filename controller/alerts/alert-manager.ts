@@ -247,6 +247,8 @@ export class AlertManager {
   }
 
   private clear(f: Finding, now: number): void {
+    // Most findings are clearings with nothing open: no key to build.
+    if (this.open.size === 0) return;
     const e = this.open.get(keyOf(f.kind, subjectOf(f)));
     if (!e) return;
     if (e.clearedSince === null) e.clearedSince = now;

@@ -1,4 +1,5 @@
 import type { Telemetry } from '../../protocol/index.js';
+import type { ClearedMarks } from './lamp-slots.js';
 import type { CabinetThresholds, LampThresholds } from './thresholds.js';
 import { historyLink, w, type Finding, type LampInfo } from './types.js';
 
@@ -6,10 +7,19 @@ import { historyLink, w, type Finding, type LampInfo } from './types.js';
 export interface CabinetSample {
   cabinetId: string;
   msg: Telemetry;
-  /** The cabinet's lamps in the inventory. */
+  /** The cabinet's lamps in the inventory, and their slots (same order). */
   lamps: readonly LampInfo[];
+  slots: readonly number[];
+  /** Readings in the message of the cabinet's own lamps, and the sum of their power. */
+  present: number;
+  sumW: number;
+  /** Per slot, the number of the last message with a reading of the lamp; this one is `msgNo`. */
+  seenIn: Float64Array;
+  msgNo: number;
+  marks: ClearedMarks;
   t: CabinetThresholds;
-  lampThresholds(lamp: LampInfo): LampThresholds;
+  /** Per slot, the lamp's thresholds. */
+  lampT: readonly LampThresholds[];
 }
 
 interface Streak {
@@ -71,16 +81,8 @@ export class MeterMismatchDetector {
   observe(s: CabinetSample, out: Finding[]): void {
     const meterW = s.msg.cabinet?.powerW;
     if (meterW === undefined || s.lamps.length === 0) return;
-    const known = new Set<string>();
-    for (const l of s.lamps) known.add(l.id);
-    let sum = 0;
-    let present = 0;
-    for (const r of s.msg.lamps) {
-      if (!known.has(r.id)) continue;
-      present++;
-      sum += r.powerW;
-    }
-    if (present < known.size) return;
+    const sum = s.sumW;
+    if (s.present < s.lamps.length) return;
     const expected = sum + s.t.cabinetOwnW;
     const allowed = s.t.meterAbsW + s.t.meterRelTol * sum;
     const ts = s.msg.ts;
@@ -114,18 +116,21 @@ export class NoDataDetector {
   private readonly missing = new Map<string, Streak>();
 
   observe(s: CabinetSample, out: Finding[]): void {
-    const present = new Set<string>();
-    for (const r of s.msg.lamps) present.add(r.id);
     const ts = s.msg.ts;
-    for (const lamp of s.lamps) {
-      if (present.has(lamp.id)) {
-        this.missing.delete(lamp.id);
-        out.push({ kind: 'no_data', cabinetId: s.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'données reçues' });
+    for (let i = 0; i < s.lamps.length; i++) {
+      const lamp = s.lamps[i]!;
+      const slot = s.slots[i]!;
+      if (s.seenIn[slot] === s.msgNo) {
+        if (this.missing.size > 0) this.missing.delete(lamp.id);
+        if (s.marks.tellCleared(slot, 'no_data')) {
+          out.push({ kind: 'no_data', cabinetId: s.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'données reçues' });
+        }
         continue;
       }
       const st = bump(this.missing, lamp.id, ts);
-      const need = s.lampThresholds(lamp).noDataMessages;
+      const need = s.lampT[slot]!.noDataMessages;
       if (st.n < need) continue;
+      s.marks.raised(slot, 'no_data');
       out.push({
         kind: 'no_data',
         cabinetId: s.cabinetId,

@@ -1,13 +1,11 @@
 import { canTellDark, darkLimitW } from './thresholds.js';
 import { hasDriverFault, type LampDetector, type LampSample } from './lamp-sample.js';
+import type { SlotMap } from './lamp-slots.js';
 import { historyLink, type Finding } from './types.js';
 
-interface CyclingState {
-  /** Last lit/dark state seen while commanded on. */
-  lit: boolean | null;
-  /** Times of lit↔dark switches, oldest first, within the window. */
-  switches: number[];
-}
+const UNKNOWN = -1;
+const DARK = 0;
+const LIT = 1;
 
 /**
  * cycling: while the gateway keeps the lamp on (level > 0), it goes dark and lit again and again
@@ -16,7 +14,10 @@ interface CyclingState {
  * healthy lamp draws next to nothing, are skipped.
  */
 export class CyclingDetector implements LampDetector {
-  private readonly state = new Map<string, CyclingState>();
+  /** Last lit/dark state seen while commanded on, per slot. */
+  private lit: Int8Array = new Int8Array(0);
+  /** Times of lit↔dark switches within the window, oldest first; only lamps that switched. */
+  private readonly switches = new Map<string, number[]>();
 
   observe(s: LampSample, out: Finding[]): void {
     const f = this.check(s);
@@ -27,37 +28,56 @@ export class CyclingDetector implements LampDetector {
     const { lamp, reading: r, t, ts } = s;
     if (!canTellDark(lamp.nominalPowerW, r.level, t) || hasDriverFault(r)) return null;
     const lit = r.fault !== 'lamp_failure' && r.powerW >= darkLimitW(lamp.nominalPowerW, r.level, t);
-    let st = this.state.get(lamp.id);
-    if (!st) this.state.set(lamp.id, (st = { lit: null, switches: [] }));
-    if (st.lit !== null && st.lit !== lit) st.switches.push(ts);
-    st.lit = lit;
-    const windowMs = t.cyclingWindowMin * 60_000;
-    while (st.switches.length > 0 && st.switches[0]! <= ts - windowMs) st.switches.shift();
-    if (st.switches.length >= t.cyclingTransitions) {
-      const from = st.switches[0]!;
+    const was = this.lit[s.slot]!;
+    let sw = this.switches.size > 0 ? this.switches.get(lamp.id) : undefined;
+    if (was !== UNKNOWN && was !== (lit ? LIT : DARK)) {
+      if (!sw) this.switches.set(lamp.id, (sw = []));
+      sw.push(ts);
+    }
+    this.lit[s.slot] = lit ? LIT : DARK;
+    if (sw) {
+      const windowMs = t.cyclingWindowMin * 60_000;
+      while (sw.length > 0 && sw[0]! <= ts - windowMs) sw.shift();
+      if (sw.length === 0) {
+        this.switches.delete(lamp.id);
+        sw = undefined;
+      }
+    }
+    if (sw && sw.length >= t.cyclingTransitions) {
+      const from = sw[0]!;
+      s.marks.raised(s.slot, 'cycling');
       return {
         kind: 'cycling',
         cabinetId: lamp.cabinetId,
         lampId: lamp.id,
         active: true,
         at: ts,
-        detail: `lampe qui s'éteint et se rallume : ${st.switches.length} basculements en ${t.cyclingWindowMin} min`,
+        detail: `lampe qui s'éteint et se rallume : ${sw.length} basculements en ${t.cyclingWindowMin} min`,
         evidence: {
           rule: `≥ ${t.cyclingTransitions} lit/dark switches at level > 0 within ${t.cyclingWindowMin} min`,
           expected: `< ${t.cyclingTransitions} switches`,
-          measured: `${st.switches.length} switches`,
+          measured: `${sw.length} switches`,
           window: { from, to: ts },
           link: historyLink(lamp.id, from - 3_600_000, ts + s.periodMs),
         },
       };
     }
-    if (st.switches.length === 0 && lit) {
+    if (!sw && lit && s.marks.tellCleared(s.slot, 'cycling')) {
       return { kind: 'cycling', cabinetId: lamp.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'allumage stable' };
     }
     return null;
   }
 
   forget(lampId: string): void {
-    this.state.delete(lampId);
+    this.switches.delete(lampId);
+  }
+
+  remap(from: SlotMap): void {
+    const next = new Int8Array(from.length).fill(UNKNOWN);
+    for (let i = 0; i < from.length; i++) {
+      const o = from[i]!;
+      if (o >= 0) next[i] = this.lit[o]!;
+    }
+    this.lit = next;
   }
 }

@@ -51,18 +51,20 @@ export class DayBurnerDetector implements LampDetector {
       return null; // polar day or night: no dusk to compare with
     }
     if (!day || this.opts.overrideActive?.(lamp.id, ts)) {
-      this.burning.delete(lamp.id);
+      if (this.burning.size > 0) this.burning.delete(lamp.id);
       return null;
     }
     const limit = Math.max(t.dayPowerW, t.dayFraction * lamp.nominalPowerW);
     if (r.powerW <= limit) {
-      this.burning.delete(lamp.id);
+      if (this.burning.size > 0) this.burning.delete(lamp.id);
+      if (!s.marks.tellCleared(s.slot, 'day_burner')) return null;
       return { kind: 'day_burner', cabinetId: lamp.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'éteinte le jour' };
     }
     const st = this.burning.get(lamp.id) ?? { n: 0, since: ts };
     st.n++;
     this.burning.set(lamp.id, st);
     if (st.n < t.confirmSamples) return null;
+    s.marks.raised(s.slot, 'day_burner');
     return {
       kind: 'day_burner',
       cabinetId: lamp.cabinetId,

@@ -7,9 +7,10 @@ import { DriverFaultDetector } from './driver-fault.js';
 import { GatewayEventDetector } from './gateway-events.js';
 import { LampFailureDetector } from './lamp-failure.js';
 import type { LampDetector, LampSample } from './lamp-sample.js';
+import { ClearedMarks, remapFloat64 } from './lamp-slots.js';
 import { PowerDeviationDetector } from './power-deviation.js';
 import { SensorStuckDetector } from './sensor-stuck.js';
-import type { Thresholds } from './thresholds.js';
+import type { LampThresholds, Thresholds } from './thresholds.js';
 import type { Finding, LampInfo } from './types.js';
 
 export interface DetectorSetOptions {
@@ -38,9 +39,17 @@ export interface DetectionCounters {
  */
 export class DetectorSet {
   private readonly t: Thresholds;
-  private lampsById = new Map<string, LampInfo>();
-  private lampsByCabinet = new Map<string, LampInfo[]>();
-  private readonly prev = new Map<string, { level: number; ts: number }>();
+  /** Lamp id → slot; per-slot inventory, thresholds and previous reading (NaN: none). */
+  private slotById = new Map<string, number>();
+  private lamps: LampInfo[] = [];
+  private lampT: LampThresholds[] = [];
+  private prevLevel: Float64Array = new Float64Array(0);
+  private prevTs: Float64Array = new Float64Array(0);
+  /** Message number in which a slot was last read: lamps present in the current message. */
+  private seenIn: Float64Array = new Float64Array(0);
+  private msgNo = 0;
+  private lampsByCabinet = new Map<string, { lamps: LampInfo[]; slots: number[] }>();
+  private readonly marks = new ClearedMarks();
   private readonly lastTs = new Map<string, number>();
   private readonly lampDetectors: LampDetector[];
   private readonly voltage = new VoltageDetector();
@@ -69,27 +78,55 @@ export class DetectorSet {
 
   /** Replaces the inventory; state of lamps that left it is dropped. */
   setInventory(lamps: readonly LampInfo[]): void {
-    const byId = new Map<string, LampInfo>();
-    const byCabinet = new Map<string, LampInfo[]>();
+    const slotById = new Map<string, number>();
+    const list: LampInfo[] = [];
+    const byCabinet = new Map<string, { lamps: LampInfo[]; slots: number[] }>();
     for (const l of lamps) {
-      byId.set(l.id, l);
-      const list = byCabinet.get(l.cabinetId);
-      if (list) list.push(l);
-      else byCabinet.set(l.cabinetId, [l]);
+      // A duplicate id keeps its last record, as the Map of records did.
+      let slot = slotById.get(l.id);
+      if (slot === undefined) {
+        slot = list.length;
+        slotById.set(l.id, slot);
+        list.push(l);
+      } else list[slot] = l;
     }
-    for (const id of this.lampsById.keys()) {
-      if (byId.has(id)) continue;
-      this.prev.delete(id);
+    for (const [slot, l] of list.entries()) {
+      const c = byCabinet.get(l.cabinetId);
+      if (c) {
+        c.lamps.push(l);
+        c.slots.push(slot);
+      } else byCabinet.set(l.cabinetId, { lamps: [l], slots: [slot] });
+    }
+    const from = new Int32Array(list.length);
+    for (const [slot, l] of list.entries()) from[slot] = this.slotById.get(l.id) ?? -1;
+    for (const id of this.slotById.keys()) {
+      if (slotById.has(id)) continue;
       for (const d of this.lampDetectors) d.forget(id);
       this.noData.forget(id);
     }
-    this.lampsById = byId;
+    this.prevLevel = remapFloat64(this.prevLevel, from, 1, Number.NaN);
+    this.prevTs = remapFloat64(this.prevTs, from, 1, Number.NaN);
+    this.seenIn = new Float64Array(list.length);
+    this.marks.remap(from);
+    for (const d of this.lampDetectors) d.remap?.(from);
+    this.slotById = slotById;
+    this.lamps = list;
+    this.lampT = list.map((l) => this.t.forLamp(l));
     this.lampsByCabinet = byCabinet;
+  }
+
+  /**
+   * Alerts were restored (a restart): the next clearing of every lamp condition is told again,
+   * whatever was told before, so a restored alert whose fault is gone can resolve.
+   */
+  alertsRestored(): void {
+    this.marks.reset();
   }
 
   /** A sensor known from the inventory, so one that never reports can still be judged. */
   registerSensor(sensorId: string, lampId: string): void {
-    const lamp = this.lampsById.get(lampId);
+    const slot = this.slotById.get(lampId);
+    const lamp = slot === undefined ? undefined : this.lamps[slot];
     if (lamp) this.sensors.register(sensorId, lampId, lamp.cabinetId);
   }
 
@@ -113,6 +150,8 @@ export class DetectorSet {
     this.lastTs.set(cabinetId, msg.ts);
     const sample: LampSample = {
       lamp: undefined as unknown as LampInfo,
+      slot: -1,
+      marks: this.marks,
       t: undefined as unknown as LampSample['t'],
       reading: undefined as unknown as LampSample['reading'],
       ts: msg.ts,
@@ -120,30 +159,43 @@ export class DetectorSet {
       prevTs: null,
       periodMs,
     };
+    const msgNo = ++this.msgNo;
+    let present = 0;
+    let sumW = 0;
     for (const r of msg.lamps) {
-      const lamp = this.lampsById.get(r.id);
-      if (!lamp || lamp.cabinetId !== cabinetId) {
+      const slot = this.slotById.get(r.id);
+      const lamp = slot === undefined ? undefined : this.lamps[slot];
+      if (slot === undefined || !lamp || lamp.cabinetId !== cabinetId) {
         this.count.unknownLamps++;
         continue;
       }
-      const p = this.prev.get(r.id);
+      present++;
+      sumW += r.powerW;
+      this.seenIn[slot] = msgNo;
+      const pTs = this.prevTs[slot]!;
       sample.lamp = lamp;
-      sample.t = this.t.forLamp(lamp);
+      sample.slot = slot;
+      sample.t = this.lampT[slot]!;
       sample.reading = r;
-      sample.prevLevel = p ? p.level : Number.NaN;
-      sample.prevTs = p ? p.ts : null;
+      sample.prevLevel = this.prevLevel[slot]!;
+      sample.prevTs = Number.isNaN(pTs) ? null : pTs;
       for (const d of this.lampDetectors) d.observe(sample, out);
-      if (p) {
-        p.level = r.level;
-        p.ts = msg.ts;
-      } else this.prev.set(r.id, { level: r.level, ts: msg.ts });
+      this.prevLevel[slot] = r.level;
+      this.prevTs[slot] = msg.ts;
     }
+    const c = this.lampsByCabinet.get(cabinetId);
     const cab: CabinetSample = {
       cabinetId,
       msg,
-      lamps: this.lampsByCabinet.get(cabinetId) ?? [],
+      lamps: c?.lamps ?? [],
+      slots: c?.slots ?? [],
+      present,
+      sumW,
+      seenIn: this.seenIn,
+      msgNo,
+      marks: this.marks,
       t: this.t.cabinet,
-      lampThresholds: (l) => this.t.forLamp(l),
+      lampT: this.lampT,
     };
     this.voltage.observe(cab, out);
     this.meter.observe(cab, out);
@@ -154,7 +206,7 @@ export class DetectorSet {
   presence(cabinetId: string, msg: Presence, receivedAt: number): Finding[] {
     const out: Finding[] = [];
     this.offline.heard(cabinetId, receivedAt, out);
-    if (this.lampsById.has(msg.lampId)) this.sensors.presence(cabinetId, msg.sensorId, msg.lampId, msg.ts);
+    if (this.slotById.has(msg.lampId)) this.sensors.presence(cabinetId, msg.sensorId, msg.lampId, msg.ts);
     return out;
   }
 

@@ -13,9 +13,11 @@ export class DriverFaultDetector implements LampDetector {
   check(s: LampSample): Finding | null {
     const { lamp, reading: r, ts } = s;
     if (r.fault === null) {
+      if (!s.marks.tellCleared(s.slot, 'driver_fault')) return null;
       return { kind: 'driver_fault', cabinetId: lamp.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'driver sans défaut' };
     }
     if (!DRIVER_CODES.has(r.fault)) return null;
+    s.marks.raised(s.slot, 'driver_fault');
     return {
       kind: 'driver_fault',
       cabinetId: lamp.cabinetId,

@@ -18,6 +18,7 @@ export class LampFailureDetector implements LampDetector {
   check(s: LampSample): Finding | null {
     const { lamp, reading: r, t, ts } = s;
     if (r.fault === 'lamp_failure') {
+      s.marks.raised(s.slot, 'lamp_failure');
       return {
         kind: 'lamp_failure',
         cabinetId: lamp.cabinetId,
@@ -37,7 +38,8 @@ export class LampFailureDetector implements LampDetector {
     if (!canTellDark(lamp.nominalPowerW, r.level, t) || hasDriverFault(r)) return null;
     const limit = darkLimitW(lamp.nominalPowerW, r.level, t);
     if (r.powerW >= limit) {
-      this.dark.delete(lamp.id);
+      if (this.dark.size > 0) this.dark.delete(lamp.id);
+      if (!s.marks.tellCleared(s.slot, 'lamp_failure')) return null;
       return { kind: 'lamp_failure', cabinetId: lamp.cabinetId, lampId: lamp.id, active: false, at: ts, detail: 'lampe allumée' };
     }
     // "In a row" means consecutive readings: two dark readings in two separate presence boosts
@@ -47,6 +49,7 @@ export class LampFailureDetector implements LampDetector {
     st.n++;
     st.last = ts;
     if (st.n < t.confirmSamples) return null;
+    s.marks.raised(s.slot, 'lamp_failure');
     return {
       kind: 'lamp_failure',
       cabinetId: lamp.cabinetId,

@@ -1,10 +1,15 @@
 import type { LampReading } from '../../protocol/index.js';
+import type { ClearedMarks, SlotMap } from './lamp-slots.js';
 import type { LampThresholds } from './thresholds.js';
 import type { Finding, LampInfo } from './types.js';
 
 /** One lamp's reading in one telemetry message, with what the per-lamp detectors need around it. */
 export interface LampSample {
   lamp: LampInfo;
+  /** The lamp's slot: index of its per-lamp state in typed arrays (see lamp-slots.ts). */
+  slot: number;
+  /** Told clearings: a detector tells a cleared condition once, not on every healthy reading. */
+  marks: ClearedMarks;
   t: LampThresholds;
   reading: LampReading;
   /** The message's ts: when the reading was taken. */
@@ -22,6 +27,8 @@ export interface LampDetector {
   observe(s: LampSample, out: Finding[]): void;
   /** Drops a lamp's state (removed from the inventory). */
   forget(lampId: string): void;
+  /** The inventory changed: state held by slot moves to the lamps' new slots. */
+  remap?(from: SlotMap): void;
 }
 
 /** Fault codes that make power readings meaningless for power-based rules. */

@@ -1,16 +1,7 @@
 import { curveFraction, darkLimitW, expectedPowerW } from './thresholds.js';
 import type { LampDetector, LampSample } from './lamp-sample.js';
+import { remapFloat64, type SlotMap } from './lamp-slots.js';
 import { historyLink, w, type Finding } from './types.js';
-
-interface PowerState {
-  /** The lamp's own power / model-curve ratio (manufacturing spread, inventory error). */
-  ratio: number;
-  learnt: number;
-  sum: number;
-  high: number;
-  low: number;
-  since: number;
-}
 
 /**
  * power_high / power_low: at a steady level, the lamp draws more or less than expected by more
@@ -22,63 +13,92 @@ interface PowerState {
  * meter averaging over the period would mix two levels. Dark lamps are lamp_failure's business.
  */
 export class PowerDeviationDetector implements LampDetector {
-  private readonly state = new Map<string, PowerState>();
-
-  /** The learnt ratio of a lamp (1 = exactly the model), or undefined before any steady reading. */
-  ratioOf(lampId: string): number | undefined {
-    return this.state.get(lampId)?.ratio;
-  }
+  /**
+   * Per slot: the lamp's own power / model-curve ratio (manufacturing spread, inventory error),
+   * the sum of the ratios learnt so far and the time the current deviation run began; the counts
+   * of readings learnt and of high and low readings in a row. A slot never judged holds
+   * ratio 1 and zeros.
+   */
+  private ratio: Float64Array = new Float64Array(0);
+  private sum: Float64Array = new Float64Array(0);
+  private since: Float64Array = new Float64Array(0);
+  private learnt: Uint32Array = new Uint32Array(0);
+  private high: Uint32Array = new Uint32Array(0);
+  private low: Uint32Array = new Uint32Array(0);
 
   observe(s: LampSample, out: Finding[]): void {
-    const { lamp, reading: r, t, ts } = s;
+    const { lamp, reading: r, t, ts, slot } = s;
     if (r.fault !== null || r.level < t.powerMinLevel || r.level <= 0) return;
     const steady = s.prevLevel === r.level && s.prevTs !== null && ts - s.prevTs <= 2 * s.periodMs;
     if (!steady) return;
     const curveW = lamp.nominalPowerW * curveFraction(r.level, t.curveA);
     if (curveW <= 0 || r.powerW < darkLimitW(lamp.nominalPowerW, r.level, t)) return;
     const ratio = (r.powerW - t.standbyW) / curveW;
-    let st = this.state.get(lamp.id);
-    if (!st) this.state.set(lamp.id, (st = { ratio: 1, learnt: 0, sum: 0, high: 0, low: 0, since: ts }));
-    if (st.learnt < t.learnSamples) {
-      st.learnt++;
-      st.sum += ratio;
-      st.ratio = st.sum / st.learnt;
+    if (this.learnt[slot]! < t.learnSamples) {
+      const n = ++this.learnt[slot]!;
+      this.sum[slot] = this.sum[slot]! + ratio;
+      this.ratio[slot] = this.sum[slot]! / n;
       return;
     }
-    const dev = ratio / st.ratio - 1;
-    const base = { cabinetId: lamp.cabinetId, lampId: lamp.id, at: ts } as const;
+    const own = this.ratio[slot]!;
+    const dev = ratio / own - 1;
     if (Math.abs(dev) <= t.powerTolerance) {
-      if (Math.abs(dev) <= t.powerTolerance / 2) st.ratio += t.learnAlpha * (ratio - st.ratio);
-      st.high = 0;
-      st.low = 0;
-      out.push({ ...base, kind: 'power_high', active: false, detail: 'puissance conforme' });
-      out.push({ ...base, kind: 'power_low', active: false, detail: 'puissance conforme' });
+      if (Math.abs(dev) <= t.powerTolerance / 2) this.ratio[slot] = own + t.learnAlpha * (ratio - own);
+      this.high[slot] = 0;
+      this.low[slot] = 0;
+      for (const kind of ['power_high', 'power_low'] as const) {
+        if (s.marks.tellCleared(slot, kind)) {
+          out.push({ cabinetId: lamp.cabinetId, lampId: lamp.id, at: ts, kind, active: false, detail: 'puissance conforme' });
+        }
+      }
       return;
     }
     const kind = dev > 0 ? 'power_high' : 'power_low';
-    const n = dev > 0 ? ++st.high : ++st.low;
-    if (dev > 0) st.low = 0;
-    else st.high = 0;
-    if (n === 1) st.since = ts;
+    const n = dev > 0 ? ++this.high[slot]! : ++this.low[slot]!;
+    if (dev > 0) this.low[slot] = 0;
+    else this.high[slot] = 0;
+    if (n === 1) this.since[slot] = ts;
     if (n < t.powerConfirmSamples) return;
-    const expected = expectedPowerW(lamp.nominalPowerW, r.level, t, st.ratio);
+    const since = this.since[slot]!;
+    const learntRatio = this.ratio[slot]!;
+    const expected = expectedPowerW(lamp.nominalPowerW, r.level, t, learntRatio);
     const pct = Math.round(dev * 100);
+    s.marks.raised(slot, kind);
     out.push({
-      ...base,
+      cabinetId: lamp.cabinetId,
+      lampId: lamp.id,
+      at: ts,
       kind,
       active: true,
       detail: `puissance ${dev > 0 ? 'trop élevée' : 'trop faible'} : ${w(r.powerW)} au lieu de ${w(expected)} (${pct > 0 ? '+' : ''}${pct} %)`,
       evidence: {
         rule: `|measured / expected − 1| > ${Math.round(t.powerTolerance * 100)} % at a steady level for ${t.powerConfirmSamples} readings`,
-        expected: `${w(expected)} at level ${r.level} (learnt ratio ${st.ratio.toFixed(3)})`,
+        expected: `${w(expected)} at level ${r.level} (learnt ratio ${learntRatio.toFixed(3)})`,
         measured: `${w(r.powerW)} (${pct > 0 ? '+' : ''}${pct} %)`,
-        window: { from: st.since, to: ts },
-        link: historyLink(lamp.id, st.since - 6 * 3_600_000, ts + s.periodMs),
+        window: { from: since, to: ts },
+        link: historyLink(lamp.id, since - 6 * 3_600_000, ts + s.periodMs),
       },
     });
   }
 
-  forget(lampId: string): void {
-    this.state.delete(lampId);
+  /** State is per slot; a lamp leaving the inventory loses its slot (see remap). */
+  forget(): void {}
+
+  remap(from: SlotMap): void {
+    this.ratio = remapFloat64(this.ratio, from, 1, 1);
+    this.sum = remapFloat64(this.sum, from, 1, 0);
+    this.since = remapFloat64(this.since, from, 1, 0);
+    this.learnt = remapUint32(this.learnt, from);
+    this.high = remapUint32(this.high, from);
+    this.low = remapUint32(this.low, from);
   }
+}
+
+function remapUint32(old: Uint32Array, from: SlotMap): Uint32Array {
+  const next = new Uint32Array(from.length);
+  for (let i = 0; i < from.length; i++) {
+    const o = from[i]!;
+    if (o >= 0) next[i] = old[o]!;
+  }
+  return next;
 }
