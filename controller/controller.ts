@@ -109,7 +109,7 @@ export class Controller implements ControllerApi {
   private readonly receipts: Receipts;
   private readonly telemetry: TelemetrySink;
   private readonly presence: WriteBatcher<PresenceRecord>;
-  /** Fault detectors and the alerts' life cycle (takes over offline-alerts.ts). */
+  /** Fault detectors and the alerts' life cycle (cabinet_offline included). */
   private readonly detection: DetectionHook;
   private readonly overrideCover: OverrideCover;
   private readonly warnOnce: RateLimitedLog;

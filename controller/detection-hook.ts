@@ -53,8 +53,7 @@ export const STORAGE_SUBJECT = 'telemetry-store';
 /**
  * Fault detection and alerts, wired for the controller: feed it every valid uplink, it runs the
  * detectors, keeps the alerts' life cycle, and tells the store, the live stream, MQTT and the
- * notification channels. Takes over offline-alerts.ts (cabinet_offline, same alert ids), whose
- * open alerts it restores. No entry point throws: ingestion goes on whatever happens here.
+ * notification channels; open alerts saved before a restart are restored. No entry point throws: ingestion goes on whatever happens here.
  */
 export class DetectionHook {
   private readonly detectors: DetectorSet;

@@ -3,7 +3,6 @@ export type { ControllerApi } from './api.js';
 export { Ingest, salvageSeq, type IngestCounters, type IngestHandlers } from './ingest.js';
 export { LiveState, type CabinetLive, type LampLive, type LiveListener } from './live-state.js';
 export { MqttLink, type MqttLinkOptions, type PublishOptions } from './mqtt-link.js';
-export { OfflineAlerts, offlineAlertId, CABINET_OFFLINE, SILENT_PERIODS, type OfflineAlertsOptions } from './offline-alerts.js';
 export { relayCommands, RELAY_TTL_MS, type RelayCommand, type RelayContext, type RelaySkip, type RelayTarget } from './presence-relay.js';
 export { Receipts, type ReceiptsOptions } from './receipts.js';
 export { TelemetrySink, type TelemetrySinkOptions } from './telemetry-sink.js';

@@ -1,8 +1,8 @@
 import { ID_PATTERN } from '../../protocol/index.js';
 
 /**
- * The id of one alert episode: `{kind}.{subject}.{openedAt base 36}`, the scheme of
- * offline-alerts.ts, so cabinet_offline alerts saved by either keep one shape.
+ * The id of one alert episode: `{kind}.{subject}.{openedAt base 36}`: a new outage after a
+ * resolved one gets a new id, so the history of each episode is kept.
  */
 export function alertId(kind: string, subject: string, openedAt: number): string {
   const id = `${kind}.${subject}.${Math.max(0, openedAt).toString(36)}`;

@@ -7,7 +7,7 @@ import { LucioleError } from '../../core/errors.js';
 import type { Finding } from '../detection/types.js';
 import { CAB, lineNeighbours, MIN, NIGHT, SITE, street } from '../detection/testing.js';
 import { openConfigStore } from '../config-store.js';
-import { offlineAlertId } from '../offline-alerts.js';
+import { alertId } from './alert-id.js';
 import { alertViewSchema, type AlertView } from '../views.js';
 import { AlertManager, type AlertChange, type AlertManagerOptions } from './alert-manager.js';
 
@@ -144,9 +144,9 @@ describe('AlertManager', () => {
     expect(isDark(SITE, noon)).toBe(false);
   });
 
-  it('takes over the open alerts saved by OfflineAlerts before a restart', () => {
+  it('takes over the open cabinet_offline alerts saved before a restart', () => {
     const saved: AlertView = {
-      id: offlineAlertId(CAB, evening),
+      id: alertId('cabinet_offline', CAB, evening),
       kind: 'cabinet_offline',
       severity: 'critical',
       state: 'open',
