@@ -4,12 +4,12 @@ import { LucioleError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { FaultCode } from '../../protocol/index.js';
 import { SeqRangeSet } from '../seq-ranges.js';
-import type { LampEnergy, LampSample, PresenceRecord, TelemetryRecord, TelemetryStore, WriteResult } from '../stores.js';
+import type { LampEnergy, LampSample, TelemetryStore } from '../stores.js';
 import { energyFromCounters, type CounterSeries } from './counter-energy.js';
 import { influx1Sink } from './influx-http.js';
 import type { LampZones } from './influx-points.js';
-import { InfluxWriter } from './influx-writer.js';
-import { WriteQueue, type WriteQueueOptions } from './write-queue.js';
+import { QueuedInfluxStore } from './queued-influx-store.js';
+import type { WriteQueueOptions } from './write-queue.js';
 
 /**
  * Telemetry in InfluxDB 1.x (tested against Debian's 1.6.7), data model in influx-points.ts.
@@ -118,17 +118,16 @@ interface RawResult {
   partial?: boolean;
 }
 
-export class InfluxDb1Store implements TelemetryStore {
+export class InfluxDb1Store extends QueuedInfluxStore implements TelemetryStore {
   private readonly db: string;
   private readonly rawDays: number;
   private readonly rollupDays: number;
   private readonly seqWindowMs: number;
   private readonly lookbackMs: number;
   private influx: InfluxDB | null = null;
-  private queue: WriteQueue | null = null;
-  private writer: InfluxWriter | null = null;
 
   constructor(private readonly opts: InfluxDb1StoreOptions) {
+    super();
     this.db = opts.database;
     this.rawDays = opts.rawRetentionDays ?? 90;
     this.rollupDays = opts.rollupRetentionDays ?? 3650;
@@ -158,54 +157,27 @@ export class InfluxDb1Store implements TelemetryStore {
         'influxUrl',
       );
     }
-    const queue = new WriteQueue({
-      ...this.opts.queue,
-      sink: influx1Sink({
-        url: this.opts.url,
-        database: this.db,
-        retentionPolicy: RAW_RP,
-        username: this.opts.username,
-        password: this.opts.password,
-      }),
-      dir: this.opts.spillDir,
-      clock: this.opts.clock,
-      logger: this.opts.logger,
-    });
-    await queue.start();
+    await this.startWrites(
+      {
+        ...this.opts.queue,
+        sink: influx1Sink({
+          url: this.opts.url,
+          database: this.db,
+          retentionPolicy: RAW_RP,
+          username: this.opts.username,
+          password: this.opts.password,
+        }),
+        dir: this.opts.spillDir,
+        clock: this.opts.clock,
+        logger: this.opts.logger,
+      },
+      this.opts.lampZones,
+    );
     this.influx = influx;
-    this.queue = queue;
-    this.writer = new InfluxWriter(queue, this.opts.lampZones);
   }
 
-  async close(): Promise<void> {
-    const queue = this.queue;
-    if (!queue) return;
-    this.queue = null;
-    this.writer = null;
+  protected onClosed(): void {
     this.influx = null;
-    await queue.stop();
-  }
-
-  /** Lines not yet in InfluxDB (in memory on their way, or spilled to disk). */
-  queueDepth(): number {
-    return this.queue?.depth() ?? 0;
-  }
-
-  /** False from a failed write until the next successful one: the `storage_unavailable` condition. */
-  available(): boolean {
-    return this.queue?.available ?? false;
-  }
-
-  setLampZones(zones: LampZones | undefined): void {
-    this.writer?.setZones(zones);
-  }
-
-  writeTelemetry(batch: readonly TelemetryRecord[]): Promise<WriteResult> {
-    return this.requireWriter().writeTelemetry(batch);
-  }
-
-  writePresence(batch: readonly PresenceRecord[]): Promise<void> {
-    return this.requireWriter().writePresence(batch);
   }
 
   async storedSeqRanges(cabinetId: string): Promise<Array<[number, number]>> {
@@ -358,10 +330,6 @@ export class InfluxDb1Store implements TelemetryStore {
     return results;
   }
 
-  private requireWriter(): InfluxWriter {
-    if (!this.writer) throw new LucioleError('LUCIOLE_ERR_STORE_CLOSED', 'telemetry store is not open');
-    return this.writer;
-  }
 }
 
 function ms(t: number): string {

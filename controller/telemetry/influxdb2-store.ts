@@ -4,12 +4,12 @@ import { LucioleError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { FaultCode } from '../../protocol/index.js';
 import { SeqRangeSet } from '../seq-ranges.js';
-import type { LampEnergy, LampSample, PresenceRecord, TelemetryRecord, TelemetryStore, WriteResult } from '../stores.js';
+import type { LampEnergy, LampSample, TelemetryStore } from '../stores.js';
 import { energyFromCounters, type CounterSeries } from './counter-energy.js';
 import { influx2Sink, withSlash } from './influx-http.js';
 import type { LampZones } from './influx-points.js';
-import { InfluxWriter } from './influx-writer.js';
-import { WriteQueue, type WriteQueueOptions } from './write-queue.js';
+import { QueuedInfluxStore } from './queued-influx-store.js';
+import type { WriteQueueOptions } from './write-queue.js';
 
 /**
  * Telemetry in InfluxDB 2.x: the same data model as 1.x (influx-points.ts) in one bucket, queried
@@ -37,14 +37,13 @@ const DAY_MS = 86_400_000;
 /** Flux has no open-ended range: the latest time it can represent stands for "no upper bound". */
 const FAR_FUTURE = Date.parse('2262-01-01T00:00:00Z');
 
-export class InfluxDb2Store implements TelemetryStore {
+export class InfluxDb2Store extends QueuedInfluxStore implements TelemetryStore {
   private readonly seqWindowMs: number;
   private readonly lookbackMs: number;
   private queryApi: QueryApi | null = null;
-  private queue: WriteQueue | null = null;
-  private writer: InfluxWriter | null = null;
 
   constructor(private readonly opts: InfluxDb2StoreOptions) {
+    super();
     this.seqWindowMs = opts.seqWindowMs ?? 7 * DAY_MS;
     this.lookbackMs = opts.energyLookbackMs ?? 31 * DAY_MS;
   }
@@ -62,46 +61,21 @@ export class InfluxDb2Store implements TelemetryStore {
         'influxUrl',
       );
     }
-    const queue = new WriteQueue({
-      ...this.opts.queue,
-      sink: influx2Sink({ url: this.opts.url, org: this.opts.org, bucket: this.opts.bucket, token: this.opts.token }),
-      dir: this.opts.spillDir,
-      clock: this.opts.clock,
-      logger: this.opts.logger,
-    });
-    await queue.start();
+    await this.startWrites(
+      {
+        ...this.opts.queue,
+        sink: influx2Sink({ url: this.opts.url, org: this.opts.org, bucket: this.opts.bucket, token: this.opts.token }),
+        dir: this.opts.spillDir,
+        clock: this.opts.clock,
+        logger: this.opts.logger,
+      },
+      this.opts.lampZones,
+    );
     this.queryApi = queryApi;
-    this.queue = queue;
-    this.writer = new InfluxWriter(queue, this.opts.lampZones);
   }
 
-  async close(): Promise<void> {
-    const queue = this.queue;
-    if (!queue) return;
-    this.queue = null;
-    this.writer = null;
+  protected onClosed(): void {
     this.queryApi = null;
-    await queue.stop();
-  }
-
-  queueDepth(): number {
-    return this.queue?.depth() ?? 0;
-  }
-
-  available(): boolean {
-    return this.queue?.available ?? false;
-  }
-
-  setLampZones(zones: LampZones | undefined): void {
-    this.writer?.setZones(zones);
-  }
-
-  writeTelemetry(batch: readonly TelemetryRecord[]): Promise<WriteResult> {
-    return this.requireWriter().writeTelemetry(batch);
-  }
-
-  writePresence(batch: readonly PresenceRecord[]): Promise<void> {
-    return this.requireWriter().writePresence(batch);
   }
 
   async storedSeqRanges(cabinetId: string): Promise<Array<[number, number]>> {
@@ -216,10 +190,6 @@ export class InfluxDb2Store implements TelemetryStore {
     return api.collectRows<Record<string, unknown>>(q);
   }
 
-  private requireWriter(): InfluxWriter {
-    if (!this.writer) throw new LucioleError('LUCIOLE_ERR_STORE_CLOSED', 'telemetry store is not open');
-    return this.writer;
-  }
 }
 
 function range(from: number, to: number): [Date, Date] {
