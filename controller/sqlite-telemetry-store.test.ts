@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LampReading } from '../protocol/index.js';
 import { SqliteTelemetryStore } from './sqlite-telemetry-store.js';
+import { writeV1Database } from './sqlite-v1-fixture.js';
 import type { TelemetryRecord } from './stores.js';
 
 const T0 = 1_763_758_800_000;
@@ -217,32 +218,94 @@ describe('SqliteTelemetryStore', () => {
     ]);
   });
 
-  it('migrates a version-2 database: the (ts) index goes, windows and prune still find every lamp', async () => {
-    await store.writeTelemetry([1, 2, 3].map((q) => msg('C1', q, [lamp('A', q * 10), lamp('B', q * 100)])));
-    const energy = await store.energyByLamp(T0 + 2 * MIN, Infinity);
+  it('migrates a database of the first release (one row per lamp sample) to the packed layout', async () => {
     await store.close();
-    const db = new Database(file);
-    db.exec('DROP TABLE sample_lamps; CREATE INDEX lamp_samples_ts ON lamp_samples(ts);');
-    db.pragma('user_version = 2');
-    db.close();
+    fs.rmSync(file);
+    // The schema and rows as the first release wrote them (user_version 1).
+    writeV1Database(
+      file,
+      [1, 2, 3].flatMap((q) => [
+        { cabinetId: 'C1', seq: q, ts: T0 + q * MIN, lampId: 'A', level: 50, energyWh: q * 10, deltaWh: q === 1 ? 0 : 10, fault: q === 3 ? 'lamp_failure' : null },
+        { cabinetId: 'C1', seq: q, ts: T0 + q * MIN, lampId: 'B', level: 50, energyWh: q * 100, deltaWh: q === 1 ? 0 : 100 },
+      ]),
+    );
     store = new SqliteTelemetryStore({ file });
     await store.open();
     const check = new Database(file, { readonly: true });
-    const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lamp_samples'").pluck().all();
-    const listed = check.prepare('SELECT lamp_id FROM sample_lamps ORDER BY lamp_id').pluck().all();
+    const version = check.pragma('user_version', { simple: true });
+    const tables = check.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    const sets = check.prepare('SELECT COUNT(*) FROM sample_sets').pluck().get();
     check.close();
-    expect(indexes).toEqual(['lamp_samples_lamp_ts']);
-    expect(listed).toEqual(['A', 'B']);
-    expect(energy).toEqual([
+    expect(version).toBe(4);
+    expect(tables).not.toContain('lamp_samples');
+    expect(sets).toBe(3);
+    expect(await store.lampHistory('A', 0, Infinity)).toEqual([
+      { ts: T0 + MIN, level: 50, powerW: 25, energyWh: 10, fault: null },
+      { ts: T0 + 2 * MIN, level: 50, powerW: 25, energyWh: 20, fault: null },
+      { ts: T0 + 3 * MIN, level: 50, powerW: 25, energyWh: 30, fault: 'lamp_failure' },
+    ]);
+    expect(await store.energyByLamp(T0 + 2 * MIN, Infinity)).toEqual([
       { lampId: 'A', energyWh: 20, samples: 2 },
       { lampId: 'B', energyWh: 200, samples: 2 },
     ]);
-    expect(await store.energyByLamp(T0 + 2 * MIN, Infinity)).toEqual(energy);
-    // A lamp first seen after the upgrade is listed too.
-    await store.writeTelemetry([msg('C2', 1, [lamp('N', 5)], T0 + 5 * MIN)]);
-    expect((await store.energyByLamp(0, Infinity)).map((e) => e.lampId)).toEqual(['A', 'B', 'N']);
-    // Seq 1 and 2 are older: 2 messages and their 4 samples.
-    expect(await store.prune(T0 + 3 * MIN)).toBe(6);
+    expect(await store.rollupByGroup({ from: 0, to: Infinity, by: 'lamp' })).toMatchObject([
+      { key: 'A', energyWh: 20, samples: 3 },
+      { key: 'B', energyWh: 200, samples: 3 },
+    ]);
+    // The latest counter comes back from the migrated roll-up: A's next delta is 45 − 30.
+    await store.writeTelemetry([msg('C1', 4, [lamp('A', 45)])]);
+    const view = new Database(file, { readonly: true });
+    const deltas = view.prepare('SELECT ts, delta_wh AS d FROM lamp_samples WHERE lamp_id = ? ORDER BY ts').all('A');
+    view.close();
+    expect(deltas).toEqual([
+      { ts: T0 + MIN, d: 0 },
+      { ts: T0 + 2 * MIN, d: 10 },
+      { ts: T0 + 3 * MIN, d: 10 },
+      { ts: T0 + 4 * MIN, d: 15 },
+    ]);
+    expect(await store.storedSeqRanges('C1')).toEqual([[1, 4]]);
+    // Seq 1 and 2 are older: 2 messages and their 2 sample rows.
+    expect(await store.prune(T0 + 3 * MIN)).toBe(4);
     expect(await store.lampHistory('B', 0, Infinity)).toHaveLength(1);
+    expect(await store.energyByLamp(0, Infinity)).toEqual([
+      { lampId: 'A', energyWh: 15, samples: 2 },
+      { lampId: 'B', energyWh: 0, samples: 1 },
+    ]);
+  });
+
+  it('after a restart, a lamp whose samples were pruned counts its next delta from its newest roll-up hour', async () => {
+    await store.writeTelemetry([msg('C1', 1, [lamp('A', 100)]), msg('C1', 2, [lamp('A', 130)])]);
+    expect(await store.prune(T0 + 10 * MIN)).toBe(4);
+    await store.close();
+    store = new SqliteTelemetryStore({ file });
+    await store.open();
+    await store.writeTelemetry([msg('C1', 3, [lamp('A', 150)])]);
+    const hours = await store.rollupByGroup({ from: 0, to: Infinity, by: 'lamp' });
+    expect(hours).toMatchObject([{ key: 'A', energyWh: 30 + 20, samples: 3 }]);
+    const view = new Database(file, { readonly: true });
+    const deltas = view.prepare('SELECT delta_wh FROM lamp_samples').pluck().all();
+    view.close();
+    expect(deltas).toEqual([20]);
+  });
+
+  it('keeps the newest counter of an hour when a late sample of that hour arrives after it', async () => {
+    await store.writeTelemetry([msg('C1', 1, [lamp('A', 100)]), msg('C1', 3, [lamp('A', 130)])]);
+    await store.writeTelemetry([msg('C1', 2, [lamp('A', 115)])]);
+    await store.close();
+    store = new SqliteTelemetryStore({ file });
+    await store.open();
+    await store.writeTelemetry([msg('C1', 4, [lamp('A', 140)])]);
+    const history = await store.lampHistory('A', 0, Infinity);
+    expect(history.map((h) => h.energyWh)).toEqual([100, 115, 130, 140]);
+    expect(await store.rollupByGroup({ from: 0, to: Infinity, by: 'lamp' })).toMatchObject([{ key: 'A', energyWh: 40, samples: 4 }]);
+  });
+
+  it('finds the history of a lamp that moved to another cabinet in both cabinets', async () => {
+    await store.writeTelemetry([msg('C1', 1, [lamp('A', 10), lamp('B', 1)]), msg('C2', 1, [lamp('A', 25)], T0 + 2 * MIN)]);
+    expect((await store.lampHistory('A', 0, Infinity)).map((h) => h.energyWh)).toEqual([10, 25]);
+    expect(await store.energyByLamp(0, Infinity)).toEqual([
+      { lampId: 'A', energyWh: 15, samples: 2 },
+      { lampId: 'B', energyWh: 0, samples: 1 },
+    ]);
   });
 });

@@ -32,12 +32,18 @@ import type {
  * the previous write committed. `writer: 'inline'` runs the same statements on the main thread.
  *
  * Exactly once: a message row is `INSERT OR IGNORE`d on (cabinet_id, seq); its lamp samples are
- * written only when that row was new. Lamp rows go in with multi-row INSERT statements (one per
- * chunk of up to SAMPLE_CHUNK lamps), never one statement per lamp.
+ * written only when that row was new.
+ *
+ * Packed layout: a message's lamp samples are one `sample_sets` row (cabinet, ts, and the lamps as
+ * a JSON array of `PackedSample`), indexed by (cabinet_id, ts) and (ts), not one row and one index
+ * entry per lamp: the per-lamp B-tree inserts were what held the ingest ceiling (issue 8).
+ * `lamp_cabinets` lists which cabinets' rows ever held a lamp (a lamp history reads only those),
+ * and `lamp_samples` is a view with the former columns, for people who query the file.
  *
  * `delta_wh`, the energy a lamp used since its previous sample, is computed at write time from
  * the cumulative counter, against the latest stored sample of that lamp (held in memory, loaded
- * from the database the first time a lamp is seen after open):
+ * the first time a lamp is seen after open from its newest hourly roll-up, which keeps the
+ * newest sample's ts and counter, and outlives raw retention):
  *   - first sample ever of a lamp: delta 0 (nothing to compare with);
  *   - counter lower than the previous one (driver replaced, counter reset): delta = the new
  *     counter value, the energy used since the reset;
@@ -291,32 +297,78 @@ const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO sample_lamps (lamp_id) SELECT DISTINCT lamp_id FROM lamp_samples;
   DROP INDEX IF EXISTS lamp_samples_ts;
   `,
+  // Ingest ceiling (issue 8), packed layout: one row per message holding its lamps, instead of one
+  // row and one (lamp_id, ts) index entry per lamp sample, which kept the writer thread busy 84 % of
+  // the time at 137,000 lamp-samples/s. Each lamp's latest counter (for the next delta after a
+  // restart) moves to its newest hourly roll-up row; lamp_cabinets says which cabinets' rows hold a
+  // lamp. `lamp_samples` stays readable as a view.
+  `
+  ALTER TABLE lamp_hours ADD COLUMN last_ts INTEGER;
+  ALTER TABLE lamp_hours ADD COLUMN last_energy_wh REAL;
+  UPDATE lamp_hours SET (last_ts, last_energy_wh) = (
+    SELECT s.ts, s.energy_wh FROM lamp_samples s
+    WHERE s.lamp_id = lamp_hours.lamp_id AND s.ts >= lamp_hours.hour AND s.ts < lamp_hours.hour + 3600000
+    ORDER BY s.ts DESC LIMIT 1);
+  CREATE TABLE sample_sets (
+    cabinet_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    samples TEXT NOT NULL
+  );
+  INSERT INTO sample_sets (cabinet_id, ts, samples)
+  SELECT cabinet_id, ts, json_group_array(json_array(lamp_id, level, power_w, energy_wh, delta_wh, fault))
+  FROM lamp_samples GROUP BY cabinet_id, ts ORDER BY ts;
+  CREATE INDEX sample_sets_cabinet_ts ON sample_sets(cabinet_id, ts);
+  CREATE INDEX sample_sets_ts ON sample_sets(ts);
+  CREATE TABLE lamp_cabinets (
+    lamp_id TEXT NOT NULL,
+    cabinet_id TEXT NOT NULL,
+    PRIMARY KEY (lamp_id, cabinet_id)
+  ) WITHOUT ROWID;
+  INSERT INTO lamp_cabinets (lamp_id, cabinet_id) SELECT DISTINCT lamp_id, cabinet_id FROM lamp_samples;
+  DROP TABLE lamp_samples;
+  DROP TABLE sample_lamps;
+  CREATE VIEW lamp_samples AS
+  SELECT j.value ->> 0 AS lamp_id, s.ts AS ts, s.cabinet_id AS cabinet_id, j.value ->> 1 AS level,
+         j.value ->> 2 AS power_w, j.value ->> 3 AS energy_wh, j.value ->> 4 AS delta_wh, j.value ->> 5 AS fault
+  FROM sample_sets s, json_each(s.samples) j;
+  `,
 ];
 
 const MESSAGE_COLUMNS = ['cabinet_id', 'seq', 'ts', 'received_at', 'period_s', 'lamps', 'cabinet_voltage_v', 'cabinet_power_w', 'cabinet_energy_wh'];
 /** 400 × 9 = 3,600 variables. */
 const MESSAGE_CHUNK = 400;
 const PUT_FLOOR = 'INSERT INTO seq_floor (cabinet_id, seq) VALUES (?, ?) ON CONFLICT(cabinet_id) DO UPDATE SET seq = excluded.seq';
-const SAMPLE_COLUMNS = ['lamp_id', 'ts', 'cabinet_id', 'level', 'power_w', 'energy_wh', 'delta_wh', 'fault'];
+const SET_COLUMNS = ['cabinet_id', 'ts', 'samples'];
+/** 500 × 3 = 1,500 variables. */
+const SET_CHUNK = 500;
 const PRESENCE_COLUMNS = ['ts', 'cabinet_id', 'lamp_id', 'sensor_id', 'kind', 'count'];
-/** Rows per multi-row INSERT: 500 × 8 = 4,000 variables, far under SQLite's 32,766. */
-const SAMPLE_CHUNK = 500;
+/** Rows per multi-row INSERT of roll-ups: 500 × 10 = 5,000 variables, far under SQLite's 32,766. */
+const ROLLUP_CHUNK = 500;
+const LAMP_CABINET_CHUNK = 500;
 const PRESENCE_CHUNK = 500;
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** A sample more than this many periods after its lamp's previous one closes a gap. */
 const GAP_PERIODS = 1.5;
-const LAMP_HOUR_COLUMNS = ['lamp_id', 'hour', 'cabinet_id', 'energy_wh', 'gap_wh', 'samples', 'level_s', 'on_s'];
+const LAMP_HOUR_COLUMNS = ['lamp_id', 'hour', 'cabinet_id', 'energy_wh', 'gap_wh', 'samples', 'level_s', 'on_s', 'last_ts', 'last_energy_wh'];
 const CABINET_HOUR_COLUMNS = ['hour', 'cabinet_id', 'energy_wh', 'gap_wh', 'samples', 'level_s', 'on_s'];
 const ROLLUP_SUMS = 'energy_wh = energy_wh + excluded.energy_wh, gap_wh = gap_wh + excluded.gap_wh, samples = samples + excluded.samples, level_s = level_s + excluded.level_s, on_s = on_s + excluded.on_s';
-const LAMP_HOUR_UPSERT = `ON CONFLICT(lamp_id, hour) DO UPDATE SET ${ROLLUP_SUMS}, cabinet_id = excluded.cabinet_id`;
+// The newest sample of the hour wins (every right-hand side reads the row before the update).
+const LAMP_HOUR_UPSERT = `ON CONFLICT(lamp_id, hour) DO UPDATE SET ${ROLLUP_SUMS}, cabinet_id = excluded.cabinet_id,
+  last_energy_wh = CASE WHEN last_ts IS NULL OR excluded.last_ts > last_ts THEN excluded.last_energy_wh ELSE last_energy_wh END,
+  last_ts = CASE WHEN last_ts IS NULL OR excluded.last_ts > last_ts THEN excluded.last_ts ELSE last_ts END`;
 const CABINET_HOUR_UPSERT = `ON CONFLICT(hour, cabinet_id) DO UPDATE SET ${ROLLUP_SUMS}`;
 
 type SqlValue = string | number | null;
 
+/** One lamp of a `sample_sets` row: [id, level %, power W, counter Wh, delta_wh, fault]. */
+type PackedSample = [string, number, number, number, number, string | null];
+
 interface Latest {
   ts: number;
   energyWh: number;
+  /** The cabinet whose message held it: a lamp seen under another one is listed in lamp_cabinets. */
+  cabinetId: string;
 }
 
 /** A batch's sums for one roll-up row. */
@@ -329,18 +381,25 @@ interface HourSums {
   samples: number;
   levelS: number;
   onS: number;
+  /** Newest sample of the batch in this hour (lamp rows only). */
+  lastTs: number;
+  lastEnergyWh: number;
 }
 
-function addToHour(map: Map<string, HourSums>, id: string, hour: number, cabinetId: string, delta: number, gap: boolean, level: number, periodS: number): void {
+function addToHour(map: Map<string, HourSums>, id: string, hour: number, cabinetId: string, delta: number, gap: boolean, level: number, periodS: number, ts: number, energyWh: number): void {
   const key = `${id}\u0000${hour}`;
   let h = map.get(key);
-  if (!h) map.set(key, (h = { id, hour, cabinetId, energyWh: 0, gapWh: 0, samples: 0, levelS: 0, onS: 0 }));
+  if (!h) map.set(key, (h = { id, hour, cabinetId, energyWh: 0, gapWh: 0, samples: 0, levelS: 0, onS: 0, lastTs: ts, lastEnergyWh: energyWh }));
   h.cabinetId = cabinetId;
   h.energyWh += delta;
   if (gap) h.gapWh += delta;
   h.samples++;
   h.levelS += level * periodS;
   if (level > 0) h.onS += periodS;
+  if (ts > h.lastTs) {
+    h.lastTs = ts;
+    h.lastEnergyWh = energyWh;
+  }
 }
 
 export class SqliteTelemetryStore implements TelemetryStore {
@@ -408,10 +467,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const cabinetHours = new Map<string, HourSums>();
     const ops: SqlOp[] = [];
     const messages: SqlValue[] = [];
-    const samplesValues: SqlValue[] = [];
+    const sets: SqlValue[] = [];
     const inBatch = new Set<string>();
-    /** Lamps not seen since open: (re)listed in sample_lamps. */
-    const lampIds: SqlValue[] = [];
+    /** (lamp, cabinet) pairs not listed yet in lamp_cabinets, flat. */
+    const lampCabinets: SqlValue[] = [];
     let stored = 0;
     let duplicates = 0;
     let samples = 0;
@@ -437,29 +496,33 @@ export class SqliteTelemetryStore implements TelemetryStore {
       );
       stored++;
       if (rec.lamps.length === 0) continue;
-      this.loadLatest(rec.lamps, staged, lampIds);
+      this.loadLatest(rec.lamps, staged);
       const hour = Math.floor(rec.ts / HOUR_MS) * HOUR_MS;
+      const rows: unknown[] = new Array(rec.lamps.length);
+      let i = 0;
       for (const lamp of rec.lamps) {
         const prev = staged.get(lamp.id) ?? this.latest.get(lamp.id);
         let delta = 0;
         let gap = false;
+        if (!prev || prev.cabinetId !== rec.cabinetId) lampCabinets.push(lamp.id, rec.cabinetId);
         if (!prev) {
-          staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh });
+          staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh, cabinetId: rec.cabinetId });
         } else if (rec.ts > prev.ts) {
           delta = lamp.energyWh < prev.energyWh ? lamp.energyWh : lamp.energyWh - prev.energyWh;
           gap = rec.ts - prev.ts > GAP_PERIODS * rec.periodS * 1000;
-          staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh });
+          staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh, cabinetId: rec.cabinetId });
         }
-        addToHour(lampHours, lamp.id, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS);
-        addToHour(cabinetHours, rec.cabinetId, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS);
-        samplesValues.push(lamp.id, rec.ts, rec.cabinetId, lamp.level, lamp.powerW, lamp.energyWh, delta, lamp.fault);
+        addToHour(lampHours, lamp.id, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS, rec.ts, lamp.energyWh);
+        addToHour(cabinetHours, rec.cabinetId, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS, rec.ts, lamp.energyWh);
+        rows[i++] = [lamp.id, lamp.level, lamp.powerW, lamp.energyWh, delta, lamp.fault];
       }
+      sets.push(rec.cabinetId, rec.ts, JSON.stringify(rows));
       samples += rec.lamps.length;
     }
     if (stored > 0) {
       this.insertOps(ops, 'telemetry_messages', MESSAGE_COLUMNS, MESSAGE_CHUNK, messages, 'ON CONFLICT DO NOTHING');
-      this.insertOps(ops, 'lamp_samples', SAMPLE_COLUMNS, SAMPLE_CHUNK, samplesValues);
-      this.insertOps(ops, 'sample_lamps', ['lamp_id'], SAMPLE_CHUNK, lampIds, 'ON CONFLICT DO NOTHING');
+      this.insertOps(ops, 'sample_sets', SET_COLUMNS, SET_CHUNK, sets);
+      this.insertOps(ops, 'lamp_cabinets', ['lamp_id', 'cabinet_id'], LAMP_CABINET_CHUNK, lampCabinets, 'ON CONFLICT DO NOTHING');
       this.rollupOps(ops, lampHours, cabinetHours);
       await this.writer!.run(ops);
     }
@@ -497,15 +560,49 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return set.ranges();
   }
 
+  /**
+   * Each sample in the window against the one just before it in time, so that the answer does not
+   * depend on arrival order. One pass over the message rows in time order from the start of the
+   * hour holding `from`: rows before `from` only set each lamp's previous counter; a lamp with none
+   * there takes the newest sample of its last roll-up hour before that (one index probe).
+   */
   async energyByLamp(from: number, to: number): Promise<LampEnergy[]> {
     this.requireOpen();
+    const st = this.st!;
     // SQLite binds no Infinity: an open window ends at the largest integer.
-    return this.st!.energy.all({ from: clampTs(from), to: clampTs(to) });
+    const lo = clampTs(from);
+    const hi = clampTs(to);
+    if (!(hi > lo)) return [];
+    const hourStart = Math.floor(lo / HOUR_MS) * HOUR_MS;
+    const prev = new Map<string, number>();
+    const acc = new Map<string, { energyWh: number; samples: number }>();
+    for (const row of st.setsBetween.iterate(hourStart, hi)) {
+      const inside = row.ts >= lo;
+      for (const [id, , , energyWh] of JSON.parse(row.samples) as PackedSample[]) {
+        if (!inside) {
+          prev.set(id, energyWh);
+          continue;
+        }
+        let a = acc.get(id);
+        if (!a) {
+          acc.set(id, (a = { energyWh: 0, samples: 0 }));
+          if (!prev.has(id)) {
+            const before = st.lastBeforeHour.get(id, hourStart);
+            if (before !== undefined) prev.set(id, before);
+          }
+        }
+        const p = prev.get(id);
+        if (p !== undefined) a.energyWh += energyWh < p ? energyWh : energyWh - p;
+        a.samples++;
+        prev.set(id, energyWh);
+      }
+    }
+    return [...acc.keys()].sort().map((lampId) => ({ lampId, ...acc.get(lampId)! }));
   }
 
   async lampHistory(lampId: string, from: number, to: number): Promise<LampSample[]> {
     this.requireOpen();
-    return this.st!.history.all(lampId, from, to).map((r) => ({ ...r, fault: r.fault as FaultCode | null }));
+    return this.st!.history.all({ lamp: lampId, from: clampTs(from), to: clampTs(to) }).map((r) => ({ ...r, fault: r.fault as FaultCode | null }));
   }
 
   async rollupByHour(from: number, to: number): Promise<HourRollup[]> {
@@ -549,8 +646,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       const floorOps = ops.length;
       ops.push({ sql: 'DELETE FROM telemetry_messages WHERE ts < ?', params: [before] });
-      // Lamp by lamp through (lamp_id, ts): lamp_samples has no (ts) index.
-      ops.push({ sql: 'DELETE FROM lamp_samples WHERE lamp_id IN (SELECT lamp_id FROM sample_lamps) AND ts < ?', params: [before] });
+      ops.push({ sql: 'DELETE FROM sample_sets WHERE ts < ?', params: [before] });
       ops.push({ sql: 'DELETE FROM presence WHERE ts < ?', params: [before] });
       const changes = await this.writer!.run(ops);
       for (const [c, seq] of newFloors) this.floors.set(c, seq);
@@ -583,16 +679,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.db;
   }
 
-  /** Fills `staged` with the latest stored sample of each lamp not known yet: one query for all. */
-  private loadLatest(lamps: ReadonlyArray<{ id: string }>, staged: Map<string, Latest>, newIds: SqlValue[]): void {
+  /**
+   * Fills `staged` with the latest stored sample of each lamp not known yet, from its newest hourly
+   * roll-up: one query for all.
+   */
+  private loadLatest(lamps: ReadonlyArray<{ id: string }>, staged: Map<string, Latest>): void {
     let unknown: string[] | null = null;
     for (const l of lamps) {
       if (!this.latest.has(l.id) && !staged.has(l.id)) (unknown ??= []).push(l.id);
     }
     if (!unknown) return;
-    for (const id of unknown) newIds.push(id);
     for (const row of this.st!.latestOf.iterate(JSON.stringify(unknown))) {
-      staged.set(row.lampId, { ts: row.ts, energyWh: row.energyWh });
+      staged.set(row.lampId, { ts: row.ts, energyWh: row.energyWh, cabinetId: row.cabinetId });
     }
   }
 
@@ -610,8 +708,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
         values[k++] = h.samples;
         values[k++] = h.levelS;
         values[k++] = h.onS;
+        values[k++] = h.lastTs;
+        values[k++] = h.lastEnergyWh;
       }
-      this.insertOps(ops, 'lamp_hours', LAMP_HOUR_COLUMNS, SAMPLE_CHUNK, values, LAMP_HOUR_UPSERT);
+      this.insertOps(ops, 'lamp_hours', LAMP_HOUR_COLUMNS, ROLLUP_CHUNK, values, LAMP_HOUR_UPSERT);
     }
     if (cabinetHours.size > 0) {
       const values: SqlValue[] = new Array(cabinetHours.size * CABINET_HOUR_COLUMNS.length);
@@ -625,7 +725,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         values[k++] = h.levelS;
         values[k++] = h.onS;
       }
-      this.insertOps(ops, 'cabinet_hours', CABINET_HOUR_COLUMNS, SAMPLE_CHUNK, values, CABINET_HOUR_UPSERT);
+      this.insertOps(ops, 'cabinet_hours', CABINET_HOUR_COLUMNS, ROLLUP_CHUNK, values, CABINET_HOUR_UPSERT);
     }
   }
 
@@ -674,42 +774,36 @@ function migrate(db: Database.Database): void {
 function prepareStatements(db: Database.Database) {
   return {
     hasMessage: db.prepare<[string, number], number>('SELECT 1 FROM telemetry_messages WHERE cabinet_id = ? AND seq = ?').pluck(),
-    // Latest sample of each lamp of a JSON array of ids: one index probe per lamp, one statement.
-    latestOf: db.prepare<[string], { lampId: string; ts: number; energyWh: number }>(
-      `SELECT j.value AS lampId, s.ts AS ts, s.energy_wh AS energyWh
+    // Latest stored sample of each lamp of a JSON array of ids, from its newest roll-up hour that
+    // has one (hours pruned before migration 4 have none): one primary-key probe per lamp.
+    latestOf: db.prepare<[string], { lampId: string; ts: number; energyWh: number; cabinetId: string }>(
+      `SELECT j.value AS lampId, h.last_ts AS ts, h.last_energy_wh AS energyWh, h.cabinet_id AS cabinetId
        FROM json_each(?) j
-       JOIN lamp_samples s ON s.rowid = (
-         SELECT rowid FROM lamp_samples WHERE lamp_id = j.value ORDER BY ts DESC LIMIT 1)`,
+       JOIN lamp_hours h ON h.lamp_id = j.value AND h.hour = (
+         SELECT hour FROM lamp_hours WHERE lamp_id = j.value AND last_ts IS NOT NULL ORDER BY hour DESC LIMIT 1)`,
     ),
     seqs: db.prepare<[string], number>('SELECT seq FROM telemetry_messages WHERE cabinet_id = ? ORDER BY seq').pluck(),
     floors: db.prepare<[], { cabinet_id: string; seq: number }>('SELECT cabinet_id, seq FROM seq_floor'),
     prunableFloors: db.prepare<[number], { cabinet_id: string; seq: number }>(
       'SELECT cabinet_id, MAX(seq) AS seq FROM telemetry_messages WHERE ts < ? GROUP BY cabinet_id',
     ),
-    // Each sample in the window against the one just before it in time (one index probe per lamp
-    // for the sample before the window): the same answer whatever order the messages arrived in.
-    energy: db.prepare<{ from: number; to: number }, LampEnergy>(
-      `WITH inside AS (
-         SELECT s.lamp_id, s.ts, s.energy_wh FROM sample_lamps l
-         CROSS JOIN lamp_samples s ON s.lamp_id = l.lamp_id AND s.ts >= @from AND s.ts < @to
-       ), lamps AS (
-         SELECT DISTINCT lamp_id FROM inside
-       ), before AS (
-         SELECT s.lamp_id, s.ts, s.energy_wh FROM lamps l
-         JOIN lamp_samples s ON s.rowid = (
-           SELECT rowid FROM lamp_samples WHERE lamp_id = l.lamp_id AND ts < @from ORDER BY ts DESC LIMIT 1)
-       ), ordered AS (
-         SELECT lamp_id, ts, energy_wh, LAG(energy_wh) OVER (PARTITION BY lamp_id ORDER BY ts) AS prev
-         FROM (SELECT * FROM inside UNION ALL SELECT * FROM before)
-       )
-       SELECT lamp_id AS lampId,
-              TOTAL(CASE WHEN prev IS NULL THEN 0 WHEN energy_wh < prev THEN energy_wh ELSE energy_wh - prev END) AS energyWh,
-              COUNT(*) AS samples
-       FROM ordered WHERE ts >= @from GROUP BY lamp_id ORDER BY lamp_id`,
+    // In time order; rowid breaks ties in arrival order.
+    setsBetween: db.prepare<[number, number], { ts: number; samples: string }>(
+      'SELECT ts, samples FROM sample_sets WHERE ts >= ? AND ts < ? ORDER BY ts, rowid',
     ),
-    history: db.prepare<[string, number, number], Omit<LampSample, 'fault'> & { fault: string | null }>(
-      `SELECT ts, level, power_w AS powerW, energy_wh AS energyWh, fault
-       FROM lamp_samples WHERE lamp_id = ? AND ts >= ? AND ts < ? ORDER BY ts`,
+    lastBeforeHour: db
+      .prepare<[string, number], number>(
+        'SELECT last_energy_wh FROM lamp_hours WHERE lamp_id = ? AND hour < ? AND last_ts IS NOT NULL ORDER BY hour DESC LIMIT 1',
+      )
+      .pluck(),
+    // Only the rows of the cabinets that ever sent this lamp, through (cabinet_id, ts).
+    history: db.prepare<{ lamp: string; from: number; to: number }, Omit<LampSample, 'fault'> & { fault: string | null }>(
+      `SELECT s.ts AS ts, j.value ->> 1 AS level, j.value ->> 2 AS powerW, j.value ->> 3 AS energyWh, j.value ->> 5 AS fault
+       FROM lamp_cabinets c
+       JOIN sample_sets s ON s.cabinet_id = c.cabinet_id AND s.ts >= @from AND s.ts < @to
+       JOIN json_each(s.samples) j ON j.value ->> 0 = @lamp
+       WHERE c.lamp_id = @lamp
+       ORDER BY s.ts, s.rowid`,
     ),
     // cabinet_hours is keyed (hour, cabinet_id): a window is one range scan of the primary key.
     byHour: db.prepare<{ from: number; to: number }, HourRollup>(

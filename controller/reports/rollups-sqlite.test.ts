@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteTelemetryStore } from '../sqlite-telemetry-store.js';
+import { writeV1Database } from '../sqlite-v1-fixture.js';
 import type { TelemetryRecord } from '../stores.js';
 
 /** The SQLite store's hourly roll-ups against its own raw answer (energyByLamp), on real files. */
@@ -83,14 +83,11 @@ describe('SQLite hourly roll-ups', () => {
 
   it('backfills the roll-ups from samples stored before they existed', async () => {
     // A database at schema version 1 with samples in it: what an upgrade finds.
-    const store = new SqliteTelemetryStore({ file });
-    await store.open();
-    await store.writeTelemetry([msg('C1', 1, T0, [['A', 50, 10]]), msg('C1', 2, T0 + MIN, [['A', 40, 12]]), msg('C1', 3, T0 + 40 * MIN, [['A', 40, 20]])]);
-    await store.close();
-    const db = new Database(file);
-    db.exec('DROP TABLE lamp_hours; DROP TABLE cabinet_hours;');
-    db.pragma('user_version = 1');
-    db.close();
+    writeV1Database(file, [
+      { cabinetId: 'C1', seq: 1, ts: T0, lampId: 'A', level: 50, energyWh: 10, deltaWh: 0 },
+      { cabinetId: 'C1', seq: 2, ts: T0 + MIN, lampId: 'A', level: 40, energyWh: 12, deltaWh: 2 },
+      { cabinetId: 'C1', seq: 3, ts: T0 + 40 * MIN, lampId: 'A', level: 40, energyWh: 20, deltaWh: 8 },
+    ]);
     const again = new SqliteTelemetryStore({ file });
     await again.open();
     const [h] = await again.rollupByHour(T0, T0 + H);
