@@ -1,5 +1,12 @@
+import Fastify from 'fastify';
 import fc from 'fast-check';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
+import type { ControllerApi } from '../controller/api.js';
+import { requiredRole, type Role } from './auth.js';
+import { registerAlertRoutes } from './routes-alerts.js';
+import { registerPolicyRoutes } from './routes-policies.js';
+import { ACTION_ROLES, ROLES, mayDo, refusedMessage, unreachableMessage, whoLabel } from './ui/auth-roles.js';
 import { liveEventSchema, type LiveEvent } from '../controller/views.js';
 import { formatSseFrame } from './sse.js';
 import { fitProjection, levelColour, MAP_SIZE } from './ui/geometry.js';
@@ -133,5 +140,61 @@ describe('map geometry (ui/geometry.js)', () => {
       expect(levelColour(level)).toMatch(/^#[0-9a-f]{6}$/);
       expect(luminance(levelColour(level + 5))).toBeGreaterThan(luminance(levelColour(level)));
     }
+  });
+});
+
+describe('what each role may do on the pages (ui/auth-roles.js)', () => {
+  /** Each route's least role, as the route files declare it, keyed like ACTION_ROLES ("PUT /api/zones/{zone}"). */
+  async function declaredRoles(): Promise<Map<string, string>> {
+    const app = Fastify({ logger: false });
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    const roles = new Map<string, string>();
+    app.addHook('onRoute', (route) => {
+      const role = requiredRole(route.config as { public?: boolean; minRole?: Role } | undefined);
+      for (const method of [route.method].flat()) roles.set(`${method} ${route.url.replace(/:(\w+)/g, '{$1}')}`, role);
+    });
+    // Registering reads nothing from the controller; the handlers, never called here, would.
+    const controller = {} as ControllerApi;
+    registerAlertRoutes(app, { controller });
+    registerPolicyRoutes(app, { controller });
+    await app.ready();
+    await app.close();
+    return roles;
+  }
+
+  it('asks for the role each action’s route declares, so the pages hide exactly what the server refuses', async () => {
+    const declared = await declaredRoles();
+    expect(declared.size).toBeGreaterThan(10);
+    for (const [action, role] of Object.entries(ACTION_ROLES)) expect([action, declared.get(action)]).toEqual([action, role]);
+  });
+
+  it('lets a role do an action at or above its level only, and nobody but admin an unknown one', () => {
+    expect(mayDo('viewer', 'POST /api/alerts/{id}/acknowledge')).toBe(false);
+    expect(mayDo('maintenance', 'POST /api/alerts/{id}/acknowledge')).toBe(true);
+    expect(mayDo('maintenance', 'PUT /api/plan')).toBe(false);
+    expect(mayDo('technician', 'PUT /api/plan')).toBe(true);
+    expect(mayDo('viewer', 'GET /api/alerts/{id}/work-order')).toBe(true);
+    for (const role of ROLES) expect(mayDo(role, 'DELETE /api/everything')).toBe(role === 'admin');
+    expect(mayDo(null, 'GET /api/alerts/{id}/work-order')).toBe(false);
+    expect(mayDo('root', 'GET /api/alerts/{id}/work-order')).toBe(false);
+    // Ordered: whoever may do an action, every higher role may too.
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(ACTION_ROLES)), fc.integer({ min: 0, max: ROLES.length - 1 }), (action, i) => {
+        if (mayDo(ROLES[i], action)) for (const higher of ROLES.slice(i)) expect(mayDo(higher, action)).toBe(true);
+      }),
+    );
+  });
+
+  it('says who is signed in and why the sign-in form is back, in French', () => {
+    expect(whoLabel({ name: 'maire', role: 'viewer', kind: 'session' })).toBe('maire · consultation (élus)');
+    expect(whoLabel({ name: 'token:tok_1', role: 'maintenance', kind: 'token' })).toBe('jeton · maintenance');
+    expect(whoLabel({ name: 'admin', role: 'admin', kind: 'bootstrap' })).toBe('admin · administration');
+    expect(whoLabel({ name: 'x', role: 'inconnu', kind: 'session' })).toBe('x · inconnu');
+    expect(refusedMessage('fresh-token')).toMatch(/^Jeton refusé/);
+    expect(refusedMessage('session')).toMatch(/session a expiré.*reconnectez-vous/);
+    expect(refusedMessage('token')).toMatch(/expiré ou révoqué.*reconnectez-vous/);
+    expect(unreachableMessage('Failed to fetch', 5)).toBe('Connexion impossible (Failed to fetch). Nouvel essai dans 5 secondes.');
+    expect(unreachableMessage('Failed to fetch', null)).toBe('Connexion impossible (Failed to fetch).');
   });
 });

@@ -72,6 +72,22 @@ describe.skipIf(mode === 'skip')('sign-in by account in a real browser', () => {
       return [document.getElementById('t-tech').hidden, document.getElementById('t-view').hidden];
     })()`);
     expect(hidden).toEqual([true, false]);
+    // Actions named by their API call; a lock disables controls and gives back only those it took.
+    const marks = await page.evaluate(`(async () => {
+      document.body.insertAdjacentHTML('beforeend', '<button id="t-pub" data-needs="PUT /api/plan">p</button>'
+        + '<p id="t-why" data-lacks="PUT /api/plan">lecture seule</p><button id="t-unknown" data-needs="POST /api/nothing">u</button>'
+        + '<div id="t-lock" data-locked-unless="PUT /api/plan"><input id="t-in"><button id="t-off" disabled>o</button></div>');
+      const mod = await import('/ui/auth-session.js');
+      const state = () => ['t-pub', 't-why', 't-unknown'].map((id) => document.getElementById(id).hidden)
+        .concat(['t-in', 't-off'].map((id) => document.getElementById(id).disabled));
+      mod.applyRole('maintenance');
+      const below = state();
+      mod.applyRole('technician');
+      const at = state();
+      mod.applyRole(document.documentElement.dataset.role);
+      return { below, at };
+    })()`);
+    expect(marks).toEqual({ below: [true, false, true, true, true], at: [false, true, true, false, true] });
     // The password is not kept anywhere in the page's storage; only the session token is.
     const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
     expect(stored).not.toContain(PASSWORD);

@@ -1,10 +1,9 @@
 // @ts-check
-import { ApiError, api, tokenStore } from './api.js';
-import { ROLE_LABELS } from './auth-roles.js';
-import { SignInError, applyRole, endSession, signInWithPassword, whoAmI } from './auth-session.js';
+import { api, tokenStore } from './api.js';
 import { formatClock } from './format.js';
 import { startLiveStream } from './live.js';
 import { createMap } from './map.js';
+import { startPageSession } from './page-session.js';
 import { renderAlerts, renderCabinets, renderEnergy } from './panels.js';
 
 const ENERGY_REFRESH_MS = 5_000;
@@ -23,16 +22,7 @@ function byId(id) {
 }
 
 const ui = {
-  signIn: byId('sign-in'),
-  signInForm: /** @type {HTMLFormElement} */ (byId('sign-in-form')),
-  tokenInput: /** @type {HTMLInputElement} */ (byId('token')),
-  passwordForm: /** @type {HTMLFormElement} */ (byId('password-form')),
-  usernameInput: /** @type {HTMLInputElement} */ (byId('username')),
-  passwordInput: /** @type {HTMLInputElement} */ (byId('password')),
-  who: byId('who'),
-  signInError: byId('sign-in-error'),
   dashboard: byId('dashboard'),
-  signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   townName: byId('town-name'),
   clock: byId('clock'),
   live: byId('live'),
@@ -46,7 +36,7 @@ const ui = {
 
 const map = createMap(ui.map);
 
-/** Everything a signed-in session holds; dropped whole on sign-out. */
+/** What the signed-in page shows; timers and the stream stop with the session (session.onLeave). */
 const state = {
   timeZone: 'Europe/Paris',
   clockMs: 0,
@@ -54,8 +44,6 @@ const state = {
   cabinets: new Map(),
   /** @type {Map<string, any>} */
   alerts: new Map(),
-  /** @type {Array<() => void>} */
-  stops: [],
 };
 
 /** @param {number} ts */
@@ -82,20 +70,6 @@ function showError(message) {
 
 const renderCabinetTable = () => renderCabinets(ui.cabinets, [...state.cabinets.values()], state.timeZone);
 const renderAlertList = () => renderAlerts(ui.alerts, [...state.alerts.values()], state.timeZone);
-
-/**
- * Runs `task` now and every `periodMs`, stopped on sign-out.
- * @param {() => Promise<void>} task
- * @param {number} periodMs
- */
-function repeat(task, periodMs) {
-  const run = () => {
-    task().catch(onFailure);
-  };
-  run();
-  const timer = setInterval(run, periodMs);
-  state.stops.push(() => clearInterval(timer));
-}
 
 async function refreshHealth() {
   const health = await api.get('/api/health');
@@ -145,10 +119,7 @@ function onLiveEvent(event) {
 
 /** @param {unknown} e */
 function onFailure(e) {
-  if (e instanceof ApiError && e.status === 401) {
-    signOut('Session expirée ou jeton refusé : reconnectez-vous.');
-    return;
-  }
+  if (session.refused(e)) return;
   showError(`Impossible de joindre le contrôleur (${e instanceof Error ? e.message : String(e)}). Nouvel essai automatique.`);
 }
 
@@ -157,19 +128,17 @@ async function enter() {
   state.timeZone = town.site.timezone;
   ui.townName.textContent = town.name;
   document.title = `Luciole — ${town.name}`;
-  const me = await whoAmI();
-  applyRole(me.role);
-  ui.who.textContent = `${me.kind === 'token' ? 'jeton' : me.name} · ${ROLE_LABELS[me.role] ?? me.role}`;
-  ui.who.hidden = false;
-  ui.signIn.hidden = true;
-  ui.dashboard.hidden = false;
-  ui.signOut.hidden = false;
+  session.onLeave(() => {
+    showLive('off');
+    state.cabinets = new Map();
+    state.alerts = new Map();
+  });
 
   await resync();
-  repeat(refreshHealth, HEALTH_REFRESH_MS);
-  repeat(refreshEnergy, ENERGY_REFRESH_MS);
+  session.repeat(refreshHealth, HEALTH_REFRESH_MS, onFailure);
+  session.repeat(refreshEnergy, ENERGY_REFRESH_MS, onFailure);
   const resyncTimer = setInterval(() => resync().catch(onFailure), RESYNC_MS);
-  state.stops.push(() => clearInterval(resyncTimer));
+  session.onLeave(() => clearInterval(resyncTimer));
 
   let connectedOnce = false;
   const stopStream = startLiveStream({
@@ -182,90 +151,10 @@ async function enter() {
         connectedOnce = true;
       }
     },
-    onUnauthorized: () => signOut('Session expirée ou jeton refusé : reconnectez-vous.'),
+    onUnauthorized: () => session.expire(),
   });
-  state.stops.push(stopStream);
+  session.onLeave(stopStream);
 }
-
-/** @param {string | null} message */
-function showSignIn(message) {
-  for (const stop of state.stops.splice(0)) stop();
-  showLive('off');
-  ui.dashboard.hidden = true;
-  ui.signOut.hidden = true;
-  ui.who.hidden = true;
-  ui.signIn.hidden = false;
-  ui.signInError.textContent = message ?? '';
-  ui.tokenInput.value = '';
-  ui.passwordInput.value = '';
-  ui.usernameInput.focus();
-}
-
-/** @param {string | null} message */
-function signOut(message) {
-  // The session ends on the server too; a failure there leaves it to expire on its own.
-  endSession(tokenStore.get()).catch(() => undefined);
-  tokenStore.clear();
-  showSignIn(message);
-}
-
-/** @param {unknown} e */
-function onEnterFailure(e) {
-  if (e instanceof ApiError && e.status === 401) {
-    signOut('Jeton refusé : vérifiez le jeton d’accès.');
-    return;
-  }
-  // The token may be right and the controller merely away: keep it and try again shortly.
-  showSignIn(`Connexion impossible (${e instanceof Error ? e.message : String(e)}). Nouvel essai dans 5 secondes.`);
-  const retry = setTimeout(() => enter().catch(onEnterFailure), 5_000);
-  state.stops.push(() => clearTimeout(retry));
-}
-
-ui.signInForm.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const token = ui.tokenInput.value.trim();
-  if (token === '') return;
-  for (const stop of state.stops.splice(0)) stop();
-  tokenStore.set(token);
-  ui.signInError.textContent = '';
-  enter().catch(onEnterFailure);
-});
-
-ui.passwordForm.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const username = ui.usernameInput.value.trim().toLowerCase();
-  const password = ui.passwordInput.value;
-  if (username === '' || password === '') return;
-  for (const stop of state.stops.splice(0)) stop();
-  ui.signInError.textContent = '';
-  const button = /** @type {HTMLButtonElement} */ (ui.passwordForm.querySelector('button'));
-  button.disabled = true;
-  signInWithPassword(username, password)
-    .then((session) => {
-      tokenStore.set(session.token);
-      ui.passwordInput.value = '';
-      return enter();
-    })
-    .catch((e) => {
-      if (e instanceof SignInError) {
-        ui.signInError.textContent = e.message;
-        ui.passwordInput.value = '';
-        ui.passwordInput.focus();
-        return;
-      }
-      onEnterFailure(e);
-    })
-    .finally(() => {
-      button.disabled = false;
-    });
-});
-
-ui.signOut.addEventListener('click', () => signOut(null));
 
 showLive('off');
-if (tokenStore.get()) {
-  enter().catch(onEnterFailure);
-} else {
-  ui.signIn.hidden = false;
-  ui.usernameInput.focus();
-}
+const session = startPageSession({ content: ui.dashboard, enter });

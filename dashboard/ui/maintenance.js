@@ -15,6 +15,7 @@ import {
   zoneIndex,
 } from './maintenance-model.js';
 import { renderAlertMap, renderChart } from './maintenance-svg.js';
+import { startPageSession } from './page-session.js';
 
 /**
  * The maintenance board (/maintenance): open alerts by severity and on the map, filters, the
@@ -49,12 +50,7 @@ function el(tag, text, attrs = {}) {
 }
 
 const ui = {
-  signIn: byId('sign-in'),
-  signInForm: /** @type {HTMLFormElement} */ (byId('sign-in-form')),
-  tokenInput: /** @type {HTMLInputElement} */ (byId('token')),
-  signInError: byId('sign-in-error'),
   board: byId('board'),
-  signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   townName: byId('town-name'),
   clock: byId('clock'),
   live: byId('live'),
@@ -101,8 +97,6 @@ const state = {
   selected: null,
   /** @type {(alert: any) => Set<string>} */
   zonesOf: () => new Set(),
-  /** @type {Array<() => void>} */
-  stops: [],
 };
 
 /** @param {number} ts */
@@ -273,7 +267,7 @@ async function acknowledge() {
     applied(a);
     ui.actionStatus.textContent = 'Alerte prise en charge.';
   } catch (e) {
-    ui.actionStatus.textContent = `Refusé : ${e instanceof Error ? e.message : String(e)}`;
+    if (!session.refused(e)) ui.actionStatus.textContent = `Refusé : ${e instanceof Error ? e.message : String(e)}`;
   }
 }
 
@@ -292,7 +286,7 @@ async function resolve() {
     applied(a);
     ui.actionStatus.textContent = 'Alerte close.';
   } catch (e) {
-    ui.actionStatus.textContent = `Refusé : ${e instanceof Error ? e.message : String(e)}`;
+    if (!session.refused(e)) ui.actionStatus.textContent = `Refusé : ${e instanceof Error ? e.message : String(e)}`;
   }
 }
 
@@ -341,25 +335,8 @@ function onLiveEvent(event) {
 
 /** @param {unknown} e */
 function onFailure(e) {
-  if (e instanceof ApiError && e.status === 401) {
-    signOut('Jeton refusé ou expiré : reconnectez-vous.');
-    return;
-  }
+  if (session.refused(e)) return;
   showError(`Impossible de joindre le contrôleur (${e instanceof Error ? e.message : String(e)}). Nouvel essai automatique.`);
-}
-
-/**
- * Runs `task` now and every `periodMs`, stopped on sign-out.
- * @param {() => Promise<void>} task
- * @param {number} periodMs
- */
-function repeat(task, periodMs) {
-  const run = () => {
-    task().catch(onFailure);
-  };
-  run();
-  const timer = setInterval(run, periodMs);
-  state.stops.push(() => clearInterval(timer));
 }
 
 async function enter() {
@@ -367,14 +344,17 @@ async function enter() {
   state.timeZone = town.site.timezone;
   ui.townName.textContent = town.name;
   document.title = `Luciole — maintenance — ${town.name}`;
+  session.onLeave(() => {
+    showLive('off');
+    state.selected = null;
+    ui.detail.hidden = true;
+    ui.workOrder.hidden = true;
+  });
   await refreshHealth();
-  ui.signIn.hidden = true;
-  ui.board.hidden = false;
-  ui.signOut.hidden = false;
   await resync();
-  repeat(refreshHealth, HEALTH_REFRESH_MS);
+  session.repeat(refreshHealth, HEALTH_REFRESH_MS, onFailure);
   const resyncTimer = setInterval(() => resync().catch(onFailure), RESYNC_MS);
-  state.stops.push(() => clearInterval(resyncTimer));
+  session.onLeave(() => clearInterval(resyncTimer));
   let connectedOnce = false;
   const stopStream = startLiveStream({
     token: () => tokenStore.get(),
@@ -386,38 +366,9 @@ async function enter() {
         connectedOnce = true;
       }
     },
-    onUnauthorized: () => signOut('Jeton refusé ou expiré : reconnectez-vous.'),
+    onUnauthorized: () => session.expire(),
   });
-  state.stops.push(stopStream);
-}
-
-/** @param {string | null} message */
-function showSignIn(message) {
-  for (const stop of state.stops.splice(0)) stop();
-  showLive('off');
-  ui.board.hidden = true;
-  ui.signOut.hidden = true;
-  ui.signIn.hidden = false;
-  ui.signInError.textContent = message ?? '';
-  ui.tokenInput.value = '';
-  ui.tokenInput.focus();
-}
-
-/** @param {string | null} message */
-function signOut(message) {
-  tokenStore.clear();
-  showSignIn(message);
-}
-
-/** @param {unknown} e */
-function onEnterFailure(e) {
-  if (e instanceof ApiError && e.status === 401) {
-    signOut('Jeton refusé : vérifiez le jeton d’accès.');
-    return;
-  }
-  showSignIn(`Connexion impossible (${e instanceof Error ? e.message : String(e)}). Nouvel essai dans 5 secondes.`);
-  const retry = setTimeout(() => enter().catch(onEnterFailure), 5_000);
-  state.stops.push(() => clearTimeout(retry));
+  session.onLeave(stopStream);
 }
 
 fillSelect(ui.kind, Object.entries(KIND_LABELS).sort((a, b) => a[1].localeCompare(b[1], 'fr')));
@@ -438,21 +389,5 @@ ui.closeWorkOrder.addEventListener('click', () => {
   ui.workOrder.hidden = true;
   ui.openWorkOrder.focus();
 });
-ui.signInForm.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const token = ui.tokenInput.value.trim();
-  if (token === '') return;
-  for (const stop of state.stops.splice(0)) stop();
-  tokenStore.set(token);
-  ui.signInError.textContent = '';
-  enter().catch(onEnterFailure);
-});
-ui.signOut.addEventListener('click', () => signOut(null));
-
 showLive('off');
-if (tokenStore.get()) {
-  enter().catch(onEnterFailure);
-} else {
-  ui.signIn.hidden = false;
-  ui.tokenInput.focus();
-}
+const session = startPageSession({ content: ui.board, enter });

@@ -56,7 +56,7 @@ export function renderZones(tbody, zones, ctx, onEdit) {
         h('td', { class: 'num' }, String(zone.lamps)),
         h('td', { class: 'num', title: zone.cabinets.join(', ') }, String(zone.cabinets.length)),
         h('td', {}, select),
-        h('td', {}, h('button', { type: 'button', class: 'secondary', onclick: () => onEdit(zone) }, 'Décrire')),
+        h('td', {}, h('button', { type: 'button', class: 'secondary', 'data-needs': 'PUT /api/zones/{zone}', onclick: () => onEdit(zone) }, 'Décrire')),
       );
     }),
   );

@@ -101,8 +101,8 @@ export function draftProblems(plan) {
     });
     const p = profile.presence;
     if (p) {
-      /** @type {Array<[string, number]>} */
       if (!levelOk(p.level)) out.push({ field: `profiles.${name}.presence.level`, message: 'niveau : de 0 à 100 %' });
+      /** @type {Array<[string, number]>} */
       const limits = [['holdS', 86_400], ['rampUpMs', 600_000], ['rampDownS', 86_400], ['propagate', 20]];
       for (const [key, max] of limits) {
         if (!intIn(p[key], max)) out.push({ field: `profiles.${name}.presence.${key}`, message: `entier de 0 à ${max}` });

@@ -1,9 +1,10 @@
 // @ts-check
-import { ApiError, tokenStore } from './api.js';
+import { tokenStore } from './api.js';
 import { formatClock } from './format.js';
 import { startLiveStream } from './live.js';
 import { PolicyApiError, policiesApi as api } from './policies-api.js';
 import { byId, fillSelect, h } from './policies-dom.js';
+import { startPageSession } from './page-session.js';
 import { renderCalendar, renderPresence, renderSlots, renderZones } from './policies-editor.js';
 import {
   OVERRIDE_TARGETS,
@@ -31,12 +32,7 @@ const OVERRIDES_REFRESH_MS = 10_000;
 const CURVE_DEBOUNCE_MS = 250;
 
 const ui = {
-  signIn: byId('sign-in'),
-  signInForm: /** @type {HTMLFormElement} */ (byId('sign-in-form')),
-  tokenInput: /** @type {HTMLInputElement} */ (byId('token')),
-  signInError: byId('sign-in-error'),
   editor: byId('editor'),
-  signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   townName: byId('town-name'),
   clock: byId('clock'),
   live: byId('live'),
@@ -112,8 +108,6 @@ const state = {
   curveSeq: 0,
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   curveTimer: undefined,
-  /** @type {Array<() => void>} */
-  stops: [],
 };
 
 // ---------------- header, errors ----------------
@@ -143,25 +137,8 @@ const messageOf = (e) => (e instanceof Error ? e.message : String(e));
 
 /** @param {unknown} e */
 function onFailure(e) {
-  if (e instanceof ApiError && e.status === 401) {
-    signOut('Jeton refusé ou expiré : reconnectez-vous.');
-    return;
-  }
+  if (session.refused(e)) return;
   showError(`Erreur du contrôleur : ${messageOf(e)}`);
-}
-
-/**
- * Runs `task` now and every `periodMs`, stopped on sign-out.
- * @param {() => Promise<void>} task
- * @param {number} periodMs
- */
-function repeat(task, periodMs) {
-  const run = () => {
-    task().catch(onFailure);
-  };
-  run();
-  const timer = setInterval(run, periodMs);
-  state.stops.push(() => clearInterval(timer));
 }
 
 /**
@@ -318,6 +295,11 @@ async function refreshCurve() {
   const profile = state.profile;
   const date = ui.curveDate.value;
   if (!profile || !date) return;
+  // Drawing a draft is for those who may publish one; the others read the plan in force.
+  if (!session.may('POST /api/plan/curve')) {
+    await refreshCurveInForce(seq, profile, date);
+    return;
+  }
   if (draftProblems(state.draft).length > 0) {
     ui.curveSummary.textContent = 'Corrigez le brouillon pour voir la courbe.';
     return;
@@ -344,6 +326,27 @@ async function refreshCurve() {
     ? `Cette nuit-là, la règle du calendrier « ${drafted.calendarRule} » fait suivre le profil « ${drafted.effectiveProfile} ».`
     : '';
   ui.curveSummary.textContent = `Brouillon : ${curveText(drafted)}.` + (current ? ` En vigueur : ${curveText(current)}.` : '');
+}
+
+/**
+ * @param {number} seq
+ * @param {string} profile
+ * @param {string} date
+ */
+async function refreshCurveInForce(seq, profile, date) {
+  if (state.current === null || !Object.hasOwn(state.current.plan.profiles, profile)) {
+    ui.curve.replaceChildren();
+    ui.curveSummary.textContent = 'Aucune politique en vigueur pour ce profil.';
+    return;
+  }
+  const current = await api.curve(profile, date);
+  if (seq !== state.curveSeq) return;
+  renderCurve(ui.curve, current, null);
+  ui.curve.dataset.profile = profile;
+  ui.curveRule.textContent = current.calendarRule
+    ? `Cette nuit-là, la règle du calendrier « ${current.calendarRule} » fait suivre le profil « ${current.effectiveProfile} ».`
+    : '';
+  ui.curveSummary.textContent = `En vigueur : ${curveText(current)}.`;
 }
 
 ui.curveDate.addEventListener('change', () => scheduleCurve());
@@ -581,6 +584,13 @@ function onLiveEvent(event) {
 }
 
 async function enter() {
+  session.onLeave(() => {
+    showLive('off');
+    clearTimeout(state.curveTimer);
+    ui.zoneForm.hidden = true;
+    ui.publishResult.hidden = true;
+    state.editingZone = null;
+  });
   const [town, health, current] = await Promise.all([api.town(), api.health(), api.currentPlan()]);
   state.timeZone = town.site.timezone;
   state.clockMs = 0;
@@ -592,17 +602,14 @@ async function enter() {
   const [zones, groups] = await Promise.all([api.zones(), api.groups()]);
   state.zones = zones;
   state.targets = { zone: zones.map((/** @type {any} */ z) => z.name), group: groups.map((/** @type {any} */ g) => g.id) };
-  ui.signIn.hidden = true;
-  ui.editor.hidden = false;
-  ui.signOut.hidden = false;
   showError(null);
   loadDraft(current);
   await Promise.all([refreshRollout(), refreshVersions()]);
   initOverrideForm();
 
-  repeat(async () => showClock((await api.health()).time), HEALTH_REFRESH_MS);
-  repeat(refreshRollout, ROLLOUT_REFRESH_MS);
-  repeat(refreshOverrides, OVERRIDES_REFRESH_MS);
+  session.repeat(async () => showClock((await api.health()).time), HEALTH_REFRESH_MS, onFailure);
+  session.repeat(refreshRollout, ROLLOUT_REFRESH_MS, onFailure);
+  session.repeat(refreshOverrides, OVERRIDES_REFRESH_MS, onFailure);
   // Lamp ids for the override form, loaded once: the inventory changes rarely.
   api
     .lamps()
@@ -622,57 +629,10 @@ async function enter() {
         connectedOnce = true;
       }
     },
-    onUnauthorized: () => signOut('Jeton refusé ou expiré : reconnectez-vous.'),
+    onUnauthorized: () => session.expire(),
   });
-  state.stops.push(stopStream);
-  state.stops.push(() => clearTimeout(state.curveTimer));
+  session.onLeave(stopStream);
 }
-
-/** @param {string | null} message */
-function showSignIn(message) {
-  for (const stop of state.stops.splice(0)) stop();
-  showLive('off');
-  ui.editor.hidden = true;
-  ui.signOut.hidden = true;
-  ui.signIn.hidden = false;
-  ui.signInError.textContent = message ?? '';
-  ui.tokenInput.value = '';
-  ui.tokenInput.focus();
-}
-
-/** @param {string | null} message */
-function signOut(message) {
-  tokenStore.clear();
-  showSignIn(message);
-}
-
-/** @param {unknown} e */
-function onEnterFailure(e) {
-  if (e instanceof ApiError && e.status === 401) {
-    signOut('Jeton refusé : vérifiez le jeton d’accès.');
-    return;
-  }
-  showSignIn(`Connexion impossible (${messageOf(e)}). Nouvel essai dans 5 secondes.`);
-  const retry = setTimeout(() => enter().catch(onEnterFailure), 5_000);
-  state.stops.push(() => clearTimeout(retry));
-}
-
-ui.signInForm.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const token = ui.tokenInput.value.trim();
-  if (token === '') return;
-  for (const stop of state.stops.splice(0)) stop();
-  tokenStore.set(token);
-  ui.signInError.textContent = '';
-  enter().catch(onEnterFailure);
-});
-
-ui.signOut.addEventListener('click', () => signOut(null));
 
 showLive('off');
-if (tokenStore.get()) {
-  enter().catch(onEnterFailure);
-} else {
-  ui.signIn.hidden = false;
-  ui.tokenInput.focus();
-}
+const session = startPageSession({ content: ui.editor, enter });

@@ -1,5 +1,6 @@
 // @ts-check
-import { ApiError, api, tokenStore } from './api.js';
+import { api, tokenStore } from './api.js';
+import { startPageSession } from './page-session.js';
 import { chartGeometry, fmtCompleteness, fmtHours, fmtKwh, fmtPct, fmtPeriod, headlineCards } from './report-view.js';
 
 /** The energy report for elected officials: read-only, printable, exportable. */
@@ -18,18 +19,13 @@ function byId(id) {
 const SVG = 'http://www.w3.org/2000/svg';
 
 const ui = {
-  signIn: byId('sign-in'),
-  signInForm: /** @type {HTMLFormElement} */ (byId('sign-in-form')),
-  tokenInput: /** @type {HTMLInputElement} */ (byId('token')),
-  signInError: byId('sign-in-error'),
-  signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   report: byId('report'),
   form: /** @type {HTMLFormElement} */ (byId('period-form')),
   period: /** @type {HTMLSelectElement} */ (byId('period')),
   from: /** @type {HTMLInputElement} */ (byId('from')),
   groupBy: /** @type {HTMLSelectElement} */ (byId('group-by')),
   error: byId('report-error'),
-  body: byId('report-title').closest('article') ?? byId('report'),
+  body: /** @type {HTMLElement} */ (byId('report-title').closest('article') ?? byId('report')),
   townName: byId('town-name'),
   periodText: byId('report-period'),
   headline: byId('headline'),
@@ -157,7 +153,7 @@ async function load() {
     ui.error.hidden = true;
     ui.body.dataset.loaded = `${report.period.from}/${report.period.to}/${report.groupBy}`;
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return signOut();
+    if (session.refused(e)) return;
     ui.error.textContent = `Rapport indisponible : ${e instanceof Error ? e.message : String(e)}`;
     ui.error.hidden = false;
   } finally {
@@ -181,6 +177,10 @@ async function download(kind) {
   const q = query();
   for (const [k, v] of Object.entries(spec.extra ?? {})) q.set(k, v);
   const res = await fetch(`${spec.path}?${q}`, { headers: { Authorization: `Bearer ${tokenStore.get() ?? ''}` }, cache: 'no-store' });
+  if (res.status === 401) {
+    session.expire();
+    return;
+  }
   if (!res.ok) {
     ui.error.textContent = `Export impossible (${res.status}).`;
     ui.error.hidden = false;
@@ -194,41 +194,18 @@ async function download(kind) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function signOut() {
-  tokenStore.clear();
-  ui.report.hidden = true;
-  ui.signOut.hidden = true;
-  ui.signIn.hidden = false;
-}
-
-function signedIn() {
-  ui.signIn.hidden = true;
-  ui.report.hidden = false;
-  ui.signOut.hidden = false;
-  void load();
-}
-
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
   void load();
 });
 for (const b of ui.form.querySelectorAll('[data-export]')) {
-  b.addEventListener('click', () => void download(/** @type {HTMLElement} */ (b).dataset.export ?? ''));
+  b.addEventListener('click', () => {
+    download(/** @type {HTMLElement} */ (b).dataset.export ?? '').catch((e) => {
+      ui.error.textContent = `Export impossible (${e instanceof Error ? e.message : String(e)}).`;
+      ui.error.hidden = false;
+    });
+  });
 }
 byId('print').addEventListener('click', () => window.print());
-ui.signOut.addEventListener('click', signOut);
-ui.signInForm.addEventListener('submit', async (e) => {
-  e.preventDefault();
-  tokenStore.set(ui.tokenInput.value.trim());
-  try {
-    await api.get('/api/reports/settings');
-    ui.signInError.textContent = '';
-    signedIn();
-  } catch (err) {
-    tokenStore.clear();
-    ui.signInError.textContent = err instanceof ApiError && err.status === 401 ? 'Jeton refusé.' : 'Connexion impossible.';
-  }
-});
 
-if (tokenStore.get()) signedIn();
-else ui.signIn.hidden = false;
+const session = startPageSession({ content: ui.report, enter: () => load() });
