@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTime } from '../core/astro.js';
 import { scaledClock } from '../core/clock.js';
 import { silentLogger } from '../core/log.js';
+import { readMail } from '../controller/notify/mail-testing.js';
 import { parseNotificationsConfig } from '../controller/notify/notifications-config.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../controller/notify/webhook.js';
 import { alertViewSchema, lampHistoryViewSchema, liveEventSchema, type AlertView } from '../controller/views.js';
@@ -190,8 +191,15 @@ describe('alerts end to end: simulated faults to the API, SSE, webhooks and e-ma
     await eventually(() => sse.some((a) => a.id === alert.id), 'the alert on the live stream');
     await eventually(() => hooks.some((h) => h.alert.id === alert.id && h.change === 'opened'), 'the webhook delivery');
     expect(hooks.every((h) => h.ok)).toBe(true);
-    await eventually(() => mails.some((m) => m.includes(lamp)), 'the mail');
-    expect(mails.find((m) => m.includes(lamp))).toMatch(/Subject: .*Nouvelle alerte/);
+    // What the crew reads, in French with French numbers: on the API, and in the mail.
+    expect(alert.detail).toMatch(/^le driver signale la lampe hors service \(code lamp_failure\) : \d+(,\d)?\u00a0W au niveau \d+\u00a0%$/);
+    expect(alert.evidence).toMatchObject({ rule: 'le driver envoie le code de défaut lamp_failure', expected: 'aucun code de défaut' });
+    expect(alert.evidence?.measured).toMatch(/^lampe hors service \(lamp_failure\), \d+(,\d)?\u00a0W au niveau \d+\u00a0%$/);
+    await eventually(() => mails.some((m) => readMail(m).text.includes(lamp)), 'the mail');
+    const mail = mails.map(readMail).find((m) => m.text.includes(lamp))!;
+    expect(mail.subject).toBe(`[Luciole] Nouvelle alerte ${alert.severity === 'critical' ? 'CRITIQUE' : 'majeure'} : Lampe éteinte (panne), lampe ${lamp}`);
+    expect(mail.text).toContain(`Constat : ${alert.detail}`);
+    expect(mail.text).toContain(`Mesuré : ${alert.evidence!.measured}`);
 
     // The evidence link answers with the lamp's readings, the dark ones included.
     const history = await call('GET', alert.evidence!.link!.replace(/from=\d+/, `from=${START}`));
@@ -206,6 +214,7 @@ describe('alerts end to end: simulated faults to the API, SSE, webhooks and e-ma
     expect(order.body).toContain(lamp);
     expect(order.body).toContain(lampRecord.lat.toFixed(6));
     expect(order.body).toContain("Bon d'intervention");
+    expect(order.body).toContain(`<td>${alert.evidence!.measured}</td>`);
   });
 
   it('finds a failed driver and a drifting lamp, and an open cabinet door until it closes', async () => {
@@ -217,7 +226,9 @@ describe('alerts end to end: simulated faults to the API, SSE, webhooks and e-ma
     const fault = await waitAlert('driver_fault', a!);
     const drift = await waitAlert('power_high', b!);
     const door = await waitAlert('door_open', 'ARM-01');
-    expect(drift.evidence?.measured).toMatch(/W/);
+    expect(drift.evidence?.measured).toMatch(/^\d+(,\d)?\u00a0W \(\+\d+\u00a0%\)$/);
+    expect(fault.detail).toBe('défaut du driver : panne du driver (driver_failure)');
+    expect(door.evidence).toMatchObject({ expected: 'porte fermée', measured: "porte de l'armoire ouverte (événement door_open)" });
     expect(fault.severity).not.toBe('minor');
 
     driver.injectEvent('door_closed');
@@ -227,8 +238,10 @@ describe('alerts end to end: simulated faults to the API, SSE, webhooks and e-ma
       'webhook told of the door and the drift',
     );
     // The mail channel takes major and critical only: the minor drift is not mailed.
-    await eventually(() => mails.some((m) => m.includes(a!)), 'the driver fault mailed');
-    expect(mails.some((m) => m.includes('power_high'))).toBe(false);
+    await eventually(() => mails.some((m) => readMail(m).text.includes(a!)), 'the driver fault mailed');
+    const read = mails.map(readMail);
+    expect(read.find((m) => m.text.includes(a!))!.subject).toMatch(/ : Défaut du driver, lampe /);
+    expect(read.some((m) => m.subject.includes('Puissance trop élevée') || m.text.includes(b!))).toBe(false);
 
     // Filters: by zone (the lamp's), by severity, by age.
     const zone = town.lamps.find((l) => l.id === a)!.zone;

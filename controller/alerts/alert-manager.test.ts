@@ -32,9 +32,17 @@ const dark = (lampId: string, at: number, active = true): Finding => ({
   lampId,
   active,
   at,
-  detail: active ? 'dark' : 'lit',
+  detail: active ? 'lampe éteinte alors que commandée à 60\u00a0% (0,5\u00a0W)' : 'lampe allumée',
   ...(active
-    ? { evidence: { rule: 'power < 2 W', expected: '≈ 20 W', measured: '0.5 W', window: { from: at - MIN, to: at }, link: `/api/lamps/${lampId}/history?from=1&to=2` } }
+    ? {
+        evidence: {
+          rule: 'puissance < 2\u00a0W avec un niveau > 0 pendant 2 relevés consécutifs',
+          expected: '≈ 20\u00a0W au niveau 60\u00a0%',
+          measured: '0,5\u00a0W au niveau 60\u00a0%',
+          window: { from: at - MIN, to: at },
+          link: `/api/lamps/${lampId}/history?from=1&to=2`,
+        },
+      }
     : {}),
 });
 const cabinet = (kind: Finding['kind'], at: number, active = true): Finding => ({ kind, cabinetId: CAB, lampId: null, active, at, detail: kind });
@@ -46,7 +54,7 @@ describe('AlertManager', () => {
     const open = m.list();
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ kind: 'lamp_failure', lampId: 'L-1', count: 10, openedAt: evening, lastSeen: evening + 180_000, state: 'open' });
-    expect(open[0]!.evidence).toMatchObject({ rule: 'power < 2 W', measured: '0.5 W' });
+    expect(open[0]!.evidence).toMatchObject({ rule: 'puissance < 2\u00a0W avec un niveau > 0 pendant 2 relevés consécutifs', measured: '0,5\u00a0W au niveau 60\u00a0%' });
     expect(changes.filter((c) => c.change === 'opened')).toHaveLength(1);
     expect(changes.filter((c) => c.change === 'updated').length).toBeLessThanOrEqual(3);
     expect(alertViewSchema.parse(open[0])).toEqual(open[0]);
@@ -58,6 +66,7 @@ describe('AlertManager', () => {
     const id = m.list()[0]!.id;
     expect(m.acknowledge(id, 'claire', evening + MIN)).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'claire', acknowledgedAt: evening + MIN });
     expect(() => m.acknowledge(id, 'claire', evening + MIN)).toThrow(LucioleError);
+    expect(() => m.acknowledge(id, 'claire', evening + MIN)).toThrow(`l'alerte ${id} est déjà prise en charge : seule une alerte ouverte peut être prise en charge`);
     m.apply([dark('L-1', evening + 2 * MIN)], evening + 2 * MIN);
     expect(m.get(id)).toMatchObject({ state: 'acknowledged', count: 2 });
     const r = m.resolve(id, 'marc', 'lampe remplacée', evening + 3 * MIN);
@@ -67,8 +76,8 @@ describe('AlertManager', () => {
       ['acknowledged', 'claire'],
       ['resolved', 'marc'],
     ]);
-    expect(() => m.resolve(id, 'marc', null, evening + 4 * MIN)).toThrow(/already resolved/);
-    expect(() => m.resolve('nope', 'marc', null, evening)).toThrow(/no alert/);
+    expect(() => m.resolve(id, 'marc', null, evening + 4 * MIN)).toThrow(`l'alerte ${id} est déjà résolue`);
+    expect(() => m.resolve('nope', 'marc', null, evening)).toThrow('aucune alerte nope');
     expect(m.list()).toEqual([]);
   });
 
@@ -80,7 +89,8 @@ describe('AlertManager', () => {
     m.tick(evening + 10 * MIN);
     expect(m.get(id)!.state).toBe('open');
     m.tick(evening + 11 * MIN);
-    expect(m.get(id)).toMatchObject({ state: 'resolved', resolvedBy: 'system' });
+    // Cleared at +1 min, resolved at the tick of +11 min: the note says for how long, in words.
+    expect(m.get(id)).toMatchObject({ state: 'resolved', resolvedBy: 'system', note: 'résolue automatiquement : défaut non constaté depuis 10\u00a0min' });
     m.apply([dark('L-2', evening + 30 * MIN)], evening + 30 * MIN);
     expect(m.get(id)).toMatchObject({ state: 'open', count: 2, resolvedAt: null });
     expect(m.list().map((a) => a.id)).toEqual([id]);
@@ -107,7 +117,7 @@ describe('AlertManager', () => {
     expect(open[0]!.kind).toBe('power_cut');
     expect(open[0]!.folded!.map((f) => f.lampId).sort()).toEqual(lamps.map((l) => l.id).sort());
     const early = changes.find((c) => c.alert.lampId === 'L-1' && c.change === 'resolved')!.alert;
-    expect(early).toMatchObject({ parentId: open[0]!.id, state: 'resolved' });
+    expect(early).toMatchObject({ parentId: open[0]!.id, state: 'resolved', note: `regroupée sous l'alerte ${open[0]!.id} (coupure secteur)` });
     // Mains back, but L-3 really is broken: its alert opens on its own.
     m.apply([cabinet('power_cut', evening + 20 * MIN, false)], evening + 20 * MIN);
     m.apply([dark('L-3', evening + 21 * MIN)], evening + 21 * MIN);
@@ -156,7 +166,7 @@ describe('AlertManager', () => {
       lastSeen: evening,
       resolvedAt: null,
       count: 1,
-      detail: 'connection lost (Last Will)',
+      detail: 'connexion de la passerelle perdue (message Last Will du broker MQTT)',
     };
     const { m, changes } = setup();
     m.restore([saved, { ...saved, id: 'x.resolved', state: 'resolved', resolvedAt: evening }]);

@@ -2,6 +2,8 @@ import { LucioleError } from '../../core/errors.js';
 import { DARK_KINDS, OUTAGE_KINDS, alertKindSchema, type AlertKind, type Finding } from '../detection/types.js';
 import type { AlertHistoryEntry, AlertView } from '../views.js';
 import { alertId } from './alert-id.js';
+import { autoResolvedNote, foldedNote } from './alert-text.js';
+import { kindFr, STATE_FR } from './labels.js';
 import { DEFAULT_SEVERITY, darkRunSize, type Severity } from './severity.js';
 
 export type AlertChange = 'opened' | 'updated' | 'escalated' | 'acknowledged' | 'resolved' | 'reopened';
@@ -114,7 +116,7 @@ export class AlertManager {
   tick(now: number): void {
     for (const e of [...this.open.values()]) {
       if (e.clearedSince !== null && now - e.clearedSince >= this.autoResolveFor(e.kind)) {
-        this.close(e, now, SYSTEM, `condition disparue depuis ${new Date(e.clearedSince).toISOString()}`);
+        this.close(e, now, SYSTEM, autoResolvedNote(now - e.clearedSince));
         continue;
       }
       if (OUTAGE_KINDS.has(e.kind) && e.view.severity !== 'critical' && this.night(now)) {
@@ -134,7 +136,7 @@ export class AlertManager {
   acknowledge(id: string, who: string, now: number): AlertView {
     const e = this.mustFind(id);
     if (e.view.state !== 'open') {
-      throw new LucioleError('LUCIOLE_ERR_ALERT_STATE', `alert ${id} is ${e.view.state}, not open`, 'id');
+      throw new LucioleError('LUCIOLE_ERR_ALERT_STATE', `l'alerte ${id} est déjà ${STATE_FR[e.view.state]} : seule une alerte ouverte peut être prise en charge`, 'id');
     }
     e.view = { ...e.view, state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: who };
     this.log(e, now, 'acknowledged', who, null);
@@ -145,7 +147,7 @@ export class AlertManager {
   resolve(id: string, who: string, note: string | null, now: number): AlertView {
     const e = this.mustFind(id);
     if (e.view.state === 'resolved') {
-      throw new LucioleError('LUCIOLE_ERR_ALERT_STATE', `alert ${id} is already resolved`, 'id');
+      throw new LucioleError('LUCIOLE_ERR_ALERT_STATE', `l'alerte ${id} est déjà résolue`, 'id');
     }
     this.close(e, now, who, note);
     return e.view;
@@ -275,7 +277,7 @@ export class AlertManager {
       if (v.cabinetId !== parent.view.cabinetId || !foldable(e.kind) || v.openedAt < since) continue;
       this.untrack(e);
       this.resolved.set(e.key, e);
-      e.view = { ...v, state: 'resolved', resolvedAt: now, resolvedBy: SYSTEM, parentId: parent.view.id, note: `regroupée sous ${parent.view.id}` };
+      e.view = { ...v, state: 'resolved', resolvedAt: now, resolvedBy: SYSTEM, parentId: parent.view.id, note: foldedNote(parent.view.id, kindFr(parent.kind)) };
       this.log(e, now, 'folded', SYSTEM, parent.view.id);
       this.tell(e, 'resolved', now);
       this.fold(parent, e.kind, v.lampId, v.openedAt, now);
@@ -386,7 +388,7 @@ export class AlertManager {
 
   private mustFind(id: string): Entry {
     const e = this.byId.get(id);
-    if (!e) throw new LucioleError('LUCIOLE_ERR_ALERT_NOT_FOUND', `no alert ${id}`, 'id');
+    if (!e) throw new LucioleError('LUCIOLE_ERR_ALERT_NOT_FOUND', `aucune alerte ${id}`, 'id');
     return e;
   }
 }

@@ -92,8 +92,17 @@ describe('workOrderHtml', () => {
 
   it('gives a crew the lamp, its coordinates, the cabinet, the fault and the evidence, in French', () => {
     const a = alert('lamp_failure.L-1.x', {
-      evidence: { rule: 'power < 2 W', expected: '≈ 30 W', measured: '0.5 W', window: { from: T0 - MIN, to: T0 }, link: '/api/lamps/L-1/history?from=1&to=2' },
-      history: [{ at: T0, action: 'opened', by: 'system', note: null }],
+      evidence: {
+        rule: 'puissance < 3\u00a0W avec un niveau > 0 pendant 2 relevés consécutifs',
+        expected: '≈ 30\u00a0W au niveau 100\u00a0%',
+        measured: '0,5\u00a0W au niveau 100\u00a0%',
+        window: { from: T0 - MIN, to: T0 },
+        link: '/api/lamps/L-1/history?from=1&to=2',
+      },
+      history: [
+        { at: T0, action: 'opened', by: 'system', note: null },
+        { at: T0 + MIN, action: 'acknowledged', by: 'Claire (admin)', note: null },
+      ],
     });
     const html = workOrderHtml({ alert: a, lamp, cabinet: { id: 'ARM-01', lat: 45.76, lon: 4.83 }, town: 'Ville', timeZone: 'Europe/Paris', now: T0 });
     expect(html).toContain('<html lang="fr">');
@@ -101,9 +110,12 @@ describe('workOrderHtml', () => {
     expect(html).toContain('45.764123, 4.835712');
     expect(html).toMatch(/data-testid="wo-cabinet">ARM-01</);
     expect(html).toContain('Lampe éteinte (panne)');
-    expect(html).toContain('power &lt; 2 W');
-    expect(html).toContain('0.5 W');
-    expect(html).toContain('ouverte par system');
+    expect(html).toContain('<td>puissance &lt; 3\u00a0W avec un niveau &gt; 0 pendant 2 relevés consécutifs</td>');
+    expect(html).toContain('<td>0,5\u00a0W au niveau 100\u00a0%</td>');
+    expect(html).toContain('<td>35\u00a0W</td>');
+    // The controller's own transitions are « system » in the data, named for people on paper.
+    expect(html).toContain('<li>20 nov. 2026, 21:00 — ouverte par Luciole (automatique)</li>');
+    expect(html).toContain('<li>20 nov. 2026, 21:01 — prise en charge par Claire (admin)</li>');
     expect(html).toContain('20 nov. 2026, 21:00');
   });
 

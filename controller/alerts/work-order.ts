@@ -1,5 +1,6 @@
 import type { LampRecord } from '../inventory-schema.js';
 import type { AlertView } from '../views.js';
+import { byFr, frDateTime, watts } from './alert-text.js';
 import { ACTION_FR, kindFr, SEVERITY_FR, STATE_FR } from './labels.js';
 
 export interface WorkOrderInput {
@@ -21,10 +22,7 @@ function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function when(ts: number | null | undefined, timeZone: string): string {
-  if (ts === null || ts === undefined) return '—';
-  return new Intl.DateTimeFormat('fr-FR', { timeZone, dateStyle: 'medium', timeStyle: 'short' }).format(ts);
-}
+const when = frDateTime;
 
 function coords(lat: number, lon: number): string {
   return `${lat.toFixed(6)}, ${lon.toFixed(6)}`;
@@ -48,7 +46,7 @@ export function workOrderHtml(i: WorkOrderInput): string {
   if (i.lamp) {
     where.push(row('Coordonnées (WGS84)', coords(i.lamp.lat, i.lamp.lon), 'wo-coords'));
     where.push(row('Zone', i.lamp.zone));
-    where.push(row('Puissance nominale', `${i.lamp.nominalPowerW} W`));
+    where.push(row('Puissance nominale', watts(i.lamp.nominalPowerW)));
     if (i.lamp.lampType) where.push(row('Technologie', i.lamp.lampType));
   }
   if (a.subject) where.push(row('Capteur', a.subject));
@@ -63,8 +61,8 @@ export function workOrderHtml(i: WorkOrderInput): string {
     row('Ouverte le', when(a.openedAt, tz)),
     row('Dernière observation', `${when(a.lastSeen, tz)} (${a.count} fois)`),
   ];
-  if (a.acknowledgedBy) what.push(row('Prise en charge', `${a.acknowledgedBy}, ${when(a.acknowledgedAt, tz)}`));
-  if (a.resolvedBy) what.push(row('Résolue', `${a.resolvedBy}, ${when(a.resolvedAt, tz)}${a.note ? ` — ${a.note}` : ''}`));
+  if (a.acknowledgedBy) what.push(row('Prise en charge', `${byFr(a.acknowledgedBy)}, ${when(a.acknowledgedAt, tz)}`));
+  if (a.resolvedBy) what.push(row('Résolue', `${byFr(a.resolvedBy)}, ${when(a.resolvedAt, tz)}${a.note ? ` — ${a.note}` : ''}`));
 
   const ev = a.evidence;
   const evidence = ev
@@ -80,7 +78,7 @@ export function workOrderHtml(i: WorkOrderInput): string {
         .join(' ; ')}</p></section>`
     : '';
   const history = (a.history ?? [])
-    .map((h) => `<li>${esc(`${when(h.at, tz)} — ${ACTION_FR[h.action] ?? h.action} par ${h.by}${h.note ? ` : ${h.note}` : ''}`)}</li>`)
+    .map((h) => `<li>${esc(`${when(h.at, tz)} — ${ACTION_FR[h.action] ?? h.action} par ${byFr(h.by)}${h.note ? ` : ${h.note}` : ''}`)}</li>`)
     .join('');
 
   return `<!doctype html>

@@ -1,7 +1,8 @@
 import type { Telemetry } from '../../protocol/index.js';
 import type { ClearedMarks } from './lamp-slots.js';
 import type { CabinetThresholds, LampThresholds } from './thresholds.js';
-import { historyLink, w, type Finding, type LampInfo } from './types.js';
+import { count, inARow, percent, volts, watts } from '../alerts/alert-text.js';
+import { historyLink, type Finding, type LampInfo } from './types.js';
 
 /** One cabinet's telemetry message with its inventory. */
 export interface CabinetSample {
@@ -58,11 +59,11 @@ export class VoltageDetector {
       lampId: null,
       active: true,
       at: ts,
-      detail: `tension d'alimentation hors tolérance : ${v.toFixed(1)} V`,
+      detail: `tension d'alimentation hors tolérance : ${volts(v)}`,
       evidence: {
-        rule: `supply voltage outside ${lo.toFixed(0)}–${hi.toFixed(0)} V for ${s.t.voltageConfirmSamples} readings`,
-        expected: `${nom} V ± ${Math.round(tol * 100)} %`,
-        measured: `${v.toFixed(1)} V`,
+        rule: `tension d'alimentation hors de ${volts(Math.round(lo))} – ${volts(Math.round(hi))} ${inARow(s.t.voltageConfirmSamples)}`,
+        expected: `${volts(nom)} ± ${percent(tol * 100)}`,
+        measured: volts(v),
         window: { from: st.since, to: ts },
         link: null,
       },
@@ -99,11 +100,11 @@ export class MeterMismatchDetector {
       lampId: null,
       active: true,
       at: ts,
-      detail: `le compteur de l'armoire dépasse la somme des lampes de ${w(meterW - expected)}`,
+      detail: `le compteur de l'armoire dépasse de ${watts(meterW - expected)} la somme des lampes et de l'armoire`,
       evidence: {
-        rule: `meter − (Σ lamps + ${w(s.t.cabinetOwnW)} own) > ${w(s.t.meterAbsW)} + ${Math.round(s.t.meterRelTol * 100)} % of Σ lamps, ${s.t.meterConfirmSamples} readings`,
-        expected: `≤ ${w(expected + allowed)} (Σ lamps ${w(sum)})`,
-        measured: w(meterW),
+        rule: `compteur − (Σ lampes + ${watts(s.t.cabinetOwnW)} propres à l'armoire) > ${watts(s.t.meterAbsW)} + ${percent(s.t.meterRelTol * 100)} de Σ lampes, ${inARow(s.t.meterConfirmSamples)}`,
+        expected: `≤ ${watts(expected + allowed)} (Σ lampes ${watts(sum)})`,
+        measured: watts(meterW),
         window: { from: st.since, to: ts },
         link: null,
       },
@@ -137,11 +138,11 @@ export class NoDataDetector {
         lampId: lamp.id,
         active: true,
         at: ts,
-        detail: `aucune mesure de la lampe dans les ${st.n} derniers messages de l'armoire`,
+        detail: `aucune mesure de la lampe dans ${st.n < 2 ? 'le dernier message' : `les ${count(st.n, 'dernier message', 'derniers messages')}`} de l'armoire`,
         evidence: {
-          rule: `lamp absent from ${need} telemetry messages in a row`,
-          expected: 'one reading per message',
-          measured: `absent from ${st.n} messages`,
+          rule: `lampe absente de la télémesure de son armoire ${inARow(need, 'message')}`,
+          expected: 'une mesure de la lampe dans chaque message',
+          measured: `absente de ${count(st.n, 'message')}`,
           window: { from: st.since, to: ts },
           link: historyLink(lamp.id, st.since - 6 * 3_600_000, ts),
         },

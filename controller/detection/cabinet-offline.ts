@@ -1,3 +1,4 @@
+import { count, duration } from '../alerts/alert-text.js';
 import type { Finding } from './types.js';
 
 interface Heard {
@@ -46,11 +47,11 @@ export class CabinetOfflineDetector {
       lampId: null,
       active: true,
       at: now,
-      detail: 'connexion perdue (Last Will)',
+      detail: 'connexion de la passerelle perdue (message Last Will du broker MQTT)',
       evidence: {
-        rule: 'MQTT Last Will {"online":false} received',
-        expected: 'online',
-        measured: 'offline (Last Will)',
+        rule: `la passerelle s'est déconnectée sans prévenir : le broker MQTT a publié son Last Will {"online":false}`,
+        expected: 'passerelle en ligne',
+        measured: 'passerelle hors ligne (Last Will reçu)',
         window: { from: c?.lastSeen ?? now, to: now },
         link: null,
       },
@@ -70,11 +71,11 @@ export class CabinetOfflineDetector {
         lampId: null,
         active: true,
         at: now,
-        detail: `aucun message depuis ${Math.round(silent / 1000)} s`,
+        detail: `aucun message de l'armoire depuis ${duration(silent)}`,
         evidence: {
-          rule: `no message for more than ${this.silentPeriods} telemetry periods`,
-          expected: `a message every ${Math.round(c.periodMs / 1000)} s`,
-          measured: `silent for ${Math.round(silent / 1000)} s`,
+          rule: `aucun message pendant plus de ${count(this.silentPeriods, 'période')} de télémesure`,
+          expected: `un message au moins par période de ${duration(c.periodMs)}`,
+          measured: `aucun message depuis ${duration(silent)}`,
           window: { from: c.lastSeen, to: now },
           link: null,
         },

@@ -1,6 +1,7 @@
 import { canTellDark, darkLimitW } from './thresholds.js';
 import { hasDriverFault, type LampDetector, type LampSample } from './lamp-sample.js';
 import type { SlotMap } from './lamp-slots.js';
+import { count, minutes } from '../alerts/alert-text.js';
 import { historyLink, type Finding } from './types.js';
 
 const UNKNOWN = -1;
@@ -52,11 +53,11 @@ export class CyclingDetector implements LampDetector {
         lampId: lamp.id,
         active: true,
         at: ts,
-        detail: `lampe qui s'éteint et se rallume : ${sw.length} basculements en ${t.cyclingWindowMin} min`,
+        detail: `lampe qui s'éteint et se rallume seule : ${count(sw.length, 'basculement')} en ${minutes(t.cyclingWindowMin)}`,
         evidence: {
-          rule: `≥ ${t.cyclingTransitions} lit/dark switches at level > 0 within ${t.cyclingWindowMin} min`,
-          expected: `< ${t.cyclingTransitions} switches`,
-          measured: `${sw.length} switches`,
+          rule: `≥ ${count(t.cyclingTransitions, 'basculement')} allumée/éteinte en ${minutes(t.cyclingWindowMin)}, la passerelle la commandant allumée (niveau > 0)`,
+          expected: `< ${count(t.cyclingTransitions, 'basculement')}`,
+          measured: count(sw.length, 'basculement'),
           window: { from, to: ts },
           link: historyLink(lamp.id, from - 3_600_000, ts + s.periodMs),
         },

@@ -1,7 +1,8 @@
 import { nightAt, type Night } from '../../core/astro.js';
 import type { Site } from '../../protocol/index.js';
 import type { LampDetector, LampSample } from './lamp-sample.js';
-import { historyLink, w, type Finding } from './types.js';
+import { atLevel, inARow, minutes, percent, watts } from '../alerts/alert-text.js';
+import { historyLink, type Finding } from './types.js';
 
 export interface DayBurnerOptions {
   /** The town's site; null: unknown, no verdict. */
@@ -71,11 +72,11 @@ export class DayBurnerDetector implements LampDetector {
       lampId: lamp.id,
       active: true,
       at: ts,
-      detail: `lampe allumée en plein jour (${w(r.powerW)}, niveau ${r.level} %)`,
+      detail: `lampe allumée en plein jour (${watts(r.powerW)}, niveau ${percent(r.level)})`,
       evidence: {
-        rule: `power > ${w(limit)} between dawn + ${t.dayToleranceMin} min and dusk − ${t.dayToleranceMin} min, no override, ${t.confirmSamples} readings`,
-        expected: `≤ ${w(limit)}`,
-        measured: `${w(r.powerW)} at level ${r.level}`,
+        rule: `puissance > ${watts(limit)} entre le lever du soleil + ${minutes(t.dayToleranceMin)} et le coucher − ${minutes(t.dayToleranceMin)}, sans forçage, ${inARow(t.confirmSamples)}`,
+        expected: `≤ ${watts(limit)} (éteinte le jour)`,
+        measured: `${watts(r.powerW)} ${atLevel(r.level)}`,
         window: { from: st.since, to: ts },
         link: historyLink(lamp.id, st.since - 6 * 3_600_000, ts + s.periodMs),
       },

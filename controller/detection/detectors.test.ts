@@ -99,7 +99,7 @@ describe('lamp_failure', () => {
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.every((f) => f.lampId === 'L-3')).toBe(true);
     expect(hits[0]!.at).toBe(t0 + MIN);
-    expect(hits[0]!.evidence?.measured).toBe('0.5 W');
+    expect(hits[0]!.evidence?.measured).toBe('0,5\u00a0W au niveau 60\u00a0%');
     expect(hits[0]!.evidence?.link).toMatch(/^\/api\/lamps\/L-3\/history\?from=\d+&to=\d+$/);
     const after = run(d, series({ lamps, from: t0 + 10 * MIN, to: t0 + 12 * MIN, seq0: 1000 }));
     expect(after.some((f) => f.kind === 'lamp_failure' && f.lampId === 'L-3' && !f.active)).toBe(true);
@@ -225,7 +225,7 @@ describe('cabinet checks', () => {
     const fs = run(d, series({ lamps, from: evening, to: evening + 15 * MIN, cabinet: (s, ts) => ({ voltageV: v(ts), powerW: s + 4 }) }));
     const hits = active(fs, 'voltage');
     expect(hits[0]).toMatchObject({ cabinetId: CAB, lampId: null, at: evening + 11 * MIN });
-    expect(hits[0]!.evidence?.measured).toBe('200.0 V');
+    expect(hits[0]!.evidence?.measured).toBe('200\u00a0V');
   });
 
   it('cabinet_meter_mismatch fires when the meter exceeds the lamps by more than the tolerance', () => {

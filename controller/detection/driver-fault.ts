@@ -1,4 +1,5 @@
 import type { LampDetector, LampSample } from './lamp-sample.js';
+import { atLevel, faultFr, NO_FAULT, watts } from '../alerts/alert-text.js';
 import { historyLink, type Finding } from './types.js';
 
 const DRIVER_CODES = new Set(['driver_failure', 'overheat', 'low_voltage']);
@@ -24,11 +25,11 @@ export class DriverFaultDetector implements LampDetector {
       lampId: lamp.id,
       active: true,
       at: ts,
-      detail: `défaut driver : ${r.fault}`,
+      detail: `défaut du driver : ${faultFr(r.fault)}`,
       evidence: {
-        rule: 'driver fault code driver_failure | overheat | low_voltage',
-        expected: 'fault = null',
-        measured: `fault = ${r.fault}`,
+        rule: 'le driver envoie un code de défaut driver_failure, overheat ou low_voltage',
+        expected: NO_FAULT,
+        measured: `${faultFr(r.fault)}, ${watts(r.powerW)} ${atLevel(r.level)}`,
         window: { from: ts, to: ts },
         link: historyLink(lamp.id, ts - 6 * 3_600_000, ts + s.periodMs),
       },

@@ -2,10 +2,10 @@ import type { GatewayEvent } from '../../protocol/index.js';
 import type { AlertKind, Finding } from './types.js';
 
 /** Gateway events that call for a visit, and the event that ends each. */
-const VISIT_EVENTS: Partial<Record<GatewayEvent['code'], { kind: AlertKind; active: boolean; detail: string }>> = {
-  door_open: { kind: 'door_open', active: true, detail: "porte de l'armoire ouverte" },
+const VISIT_EVENTS: Partial<Record<GatewayEvent['code'], { kind: AlertKind; active: boolean; detail: string; expected?: string }>> = {
+  door_open: { kind: 'door_open', active: true, detail: "porte de l'armoire ouverte", expected: 'porte fermée' },
   door_closed: { kind: 'door_open', active: false, detail: "porte de l'armoire fermée" },
-  power_cut: { kind: 'power_cut', active: true, detail: "coupure d'alimentation de l'armoire" },
+  power_cut: { kind: 'power_cut', active: true, detail: "coupure d'alimentation de l'armoire", expected: 'secteur présent' },
   power_restored: { kind: 'power_cut', active: false, detail: 'alimentation rétablie' },
 };
 
@@ -31,12 +31,13 @@ export class GatewayEventDetector {
       active: rule.active,
       at: e.ts,
       detail: e.detail ? `${rule.detail} (${e.detail})` : rule.detail,
-      ...(rule.active
+      // The event's time is the evidence window, shown in the town's time zone by the readers.
+      ...(rule.expected !== undefined
         ? {
             evidence: {
-              rule: `gateway event ${e.code}`,
-              expected: rule.kind === 'door_open' ? 'door closed' : 'mains present',
-              measured: `event ${e.code} at ${new Date(e.ts).toISOString()}`,
+              rule: `la passerelle envoie l'événement ${e.code}`,
+              expected: rule.expected,
+              measured: `${rule.detail} (événement ${e.code})`,
               window: { from: e.ts, to: e.ts },
               link: null,
             },

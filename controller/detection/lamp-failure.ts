@@ -1,6 +1,7 @@
 import { canTellDark, darkLimitW, expectedPowerW } from './thresholds.js';
 import { hasDriverFault, type LampDetector, type LampSample } from './lamp-sample.js';
-import { historyLink, w, type Finding } from './types.js';
+import { atLevel, faultFr, inARow, NO_FAULT, percent, watts } from '../alerts/alert-text.js';
+import { historyLink, type Finding } from './types.js';
 
 /**
  * lamp_failure: the gateway drives the lamp (level > 0) but it draws next to nothing for
@@ -25,11 +26,11 @@ export class LampFailureDetector implements LampDetector {
         lampId: lamp.id,
         active: true,
         at: ts,
-        detail: 'le driver signale une lampe hors service (lamp_failure)',
+        detail: `le driver signale la lampe hors service (code lamp_failure) : ${watts(r.powerW)} ${atLevel(r.level)}`,
         evidence: {
-          rule: 'driver fault code lamp_failure',
-          expected: 'fault = null',
-          measured: `fault = lamp_failure, ${w(r.powerW)} at level ${r.level}`,
+          rule: 'le driver envoie le code de défaut lamp_failure',
+          expected: NO_FAULT,
+          measured: `${faultFr('lamp_failure')}, ${watts(r.powerW)} ${atLevel(r.level)}`,
           window: { from: ts, to: ts },
           link: historyLink(lamp.id, ts - 6 * 3_600_000, ts + s.periodMs),
         },
@@ -56,11 +57,11 @@ export class LampFailureDetector implements LampDetector {
       lampId: lamp.id,
       active: true,
       at: ts,
-      detail: `lampe éteinte alors que commandée à ${r.level} % (${w(r.powerW)})`,
+      detail: `lampe éteinte alors que commandée à ${percent(r.level)} (${watts(r.powerW)})`,
       evidence: {
-        rule: `power < ${w(limit)} at level > 0 for ${t.confirmSamples} readings`,
-        expected: `≈ ${w(expectedPowerW(lamp.nominalPowerW, r.level, t))} at level ${r.level}`,
-        measured: w(r.powerW),
+        rule: `puissance < ${watts(limit)} avec un niveau > 0 ${inARow(t.confirmSamples)}`,
+        expected: `≈ ${watts(expectedPowerW(lamp.nominalPowerW, r.level, t))} ${atLevel(r.level)}`,
+        measured: `${watts(r.powerW)} ${atLevel(r.level)}`,
         window: { from: st.since, to: ts },
         link: historyLink(lamp.id, st.since - 6 * 3_600_000, ts + s.periodMs),
       },

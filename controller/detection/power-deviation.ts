@@ -1,7 +1,8 @@
 import { curveFraction, darkLimitW, expectedPowerW } from './thresholds.js';
 import type { LampDetector, LampSample } from './lamp-sample.js';
 import { remapFloat64, type SlotMap } from './lamp-slots.js';
-import { historyLink, w, type Finding } from './types.js';
+import { atLevel, frRatio, inARow, percent, signedPercent, watts } from '../alerts/alert-text.js';
+import { historyLink, type Finding } from './types.js';
 
 /**
  * power_high / power_low: at a steady level, the lamp draws more or less than expected by more
@@ -70,11 +71,11 @@ export class PowerDeviationDetector implements LampDetector {
       at: ts,
       kind,
       active: true,
-      detail: `puissance ${dev > 0 ? 'trop élevée' : 'trop faible'} : ${w(r.powerW)} au lieu de ${w(expected)} (${pct > 0 ? '+' : ''}${pct} %)`,
+      detail: `puissance ${dev > 0 ? 'trop élevée' : 'trop faible'} : ${watts(r.powerW)} au lieu de ${watts(expected)} (${signedPercent(pct)})`,
       evidence: {
-        rule: `|measured / expected − 1| > ${Math.round(t.powerTolerance * 100)} % at a steady level for ${t.powerConfirmSamples} readings`,
-        expected: `${w(expected)} at level ${r.level} (learnt ratio ${learntRatio.toFixed(3)})`,
-        measured: `${w(r.powerW)} (${pct > 0 ? '+' : ''}${pct} %)`,
+        rule: `écart à la puissance attendue > ${percent(t.powerTolerance * 100)} à niveau stable ${inARow(t.powerConfirmSamples)}`,
+        expected: `${watts(expected)} ${atLevel(r.level)} (coefficient propre de la lampe ${frRatio(learntRatio)})`,
+        measured: `${watts(r.powerW)} (${signedPercent(pct)})`,
         window: { from: since, to: ts },
         link: historyLink(lamp.id, since - 6 * 3_600_000, ts + s.periodMs),
       },

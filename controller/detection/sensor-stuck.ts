@@ -1,4 +1,5 @@
 import type { SensorThresholds } from './thresholds.js';
+import { count, frNumber, minutes } from '../alerts/alert-text.js';
 import { historyLink, type Finding } from './types.js';
 
 const BUCKET_MS = 5 * 60_000;
@@ -79,14 +80,14 @@ export class SensorStuckDetector {
           ...base,
           active: true,
           detail: never
-            ? `capteur ${id} muet alors que ses voisins détectent ${mean} passages (médiane)`
-            : `capteur ${id} bloqué : ${own} détections contre ${max} au plus chez ses voisins`,
+            ? `capteur ${id} muet alors que ses voisins détectent ${count(mean, 'passage')} en ${minutes(t.windowMin)} (médiane)`
+            : `capteur ${id} bloqué : ${count(own, 'détection')} en ${minutes(t.windowMin)} contre ${frNumber(max)} au plus chez ses voisins`,
           evidence: {
             rule: never
-              ? `0 detections while neighbours within ${t.neighbourHops} hops have a median ≥ ${t.minNeighbourMean} in ${t.windowMin} min`
-              : `≥ ${t.alwaysMin} detections and ≥ ${t.alwaysFactor}× the busiest neighbour in ${t.windowMin} min`,
-            expected: `comparable to neighbours (median ${mean}, max ${max})`,
-            measured: `${own} detections`,
+              ? `aucune détection en ${minutes(t.windowMin)} alors que les capteurs voisins (jusqu'à ${count(t.neighbourHops, 'lampe')} de distance) en ont une médiane ≥ ${frNumber(t.minNeighbourMean)}`
+              : `≥ ${count(t.alwaysMin, 'détection')} en ${minutes(t.windowMin)}, et ≥ ${frNumber(t.alwaysFactor)} fois le voisin le plus actif`,
+            expected: `comparable aux voisins (médiane ${frNumber(mean)}, maximum ${frNumber(max)})`,
+            measured: count(own, 'détection'),
             window: { from, to },
             link: historyLink(s.lampId, from, to),
           },

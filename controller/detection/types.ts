@@ -87,8 +87,3 @@ export const lampInfoSchema = z.object({
 export function historyLink(lampId: string, from: number, to: number): string {
   return `/api/lamps/${encodeURIComponent(lampId)}/history?from=${from}&to=${to}`;
 }
-
-/** Formats watts for evidence text: one decimal. */
-export function w(x: number): string {
-  return `${(Math.round(x * 10) / 10).toFixed(1)} W`;
-}

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import nodemailer from 'nodemailer';
 import type { Logger } from '../../core/log.js';
+import { siteSchema } from '../../protocol/index.js';
+import { byFr, count, frDateTime } from '../alerts/alert-text.js';
+import { kindFr, SEVERITY_FR, STATE_FR } from '../alerts/labels.js';
+import { CONTROLLER_SUBJECT } from '../detection/types.js';
 import type { AlertView } from '../views.js';
 import type { AlertNotice, Channel, Delivery } from './notification.js';
 
@@ -18,6 +22,8 @@ export const emailConfigSchema = z.object({
   to: z.array(z.string().min(3)).min(1).max(100),
   /** Base URL of the dashboard, for links in the mails. */
   dashboardUrl: z.string().optional(),
+  /** Dates in the mails are written at this time zone (the town's). */
+  timeZone: siteSchema.shape.timezone.default('Europe/Paris'),
   maxQueue: z.number().int().positive().default(200),
 });
 export type EmailConfig = z.input<typeof emailConfigSchema>;
@@ -30,40 +36,64 @@ const CHANGE_FR: Record<AlertNotice['change'], string> = {
   acknowledged: 'Alerte prise en charge',
   updated: 'Alerte mise à jour',
 };
-const SEVERITY_FR: Record<AlertView['severity'], string> = { critical: 'CRITIQUE', major: 'majeure', minor: 'mineure' };
 
-function describe(a: AlertView): string {
+/** Severity as the mail says it: critical in capitals, to stand out in a mailbox. */
+function severity(a: AlertView): string {
+  return a.severity === 'critical' ? SEVERITY_FR.critical.toUpperCase() : SEVERITY_FR[a.severity];
+}
+
+/** What the alert is about, in words: « lampe L-3 », « capteur S-1 (lampe L-3) », « armoire ARM-01 ». */
+function about(a: AlertView): string {
+  if (a.subject && a.lampId) return `capteur ${a.subject} (lampe ${a.lampId})`;
+  if (a.lampId) return `lampe ${a.lampId}`;
+  if (a.cabinetId === CONTROLLER_SUBJECT) return 'contrôleur';
+  return `armoire ${a.cabinetId}`;
+}
+
+export interface MailOptions {
+  /** The town's time zone, for dates. */
+  timeZone: string;
+  /** Base URL of the dashboard: makes the history link clickable. */
+  dashboardUrl?: string | undefined;
+}
+
+function describe(a: AlertView, o: MailOptions): string {
+  const tz = o.timeZone;
   const lines = [
-    `${a.kind} — ${SEVERITY_FR[a.severity]} — ${a.state}`,
+    `${kindFr(a.kind)} — gravité ${severity(a)} — ${STATE_FR[a.state]}`,
     `Armoire : ${a.cabinetId}${a.lampId ? `   Lampe : ${a.lampId}` : ''}${a.subject ? `   Capteur : ${a.subject}` : ''}`,
     `Constat : ${a.detail}`,
-    `Ouverte le ${new Date(a.openedAt).toISOString()}, vue ${a.count} fois, dernière ${new Date(a.lastSeen).toISOString()}`,
+    `Ouverte le ${frDateTime(a.openedAt, tz)}, vue ${a.count} fois, dernière fois le ${frDateTime(a.lastSeen, tz)}`,
   ];
   if (a.evidence) {
-    lines.push(`Règle : ${a.evidence.rule}`, `Attendu : ${a.evidence.expected}`, `Mesuré : ${a.evidence.measured}`);
-    if (a.evidence.link) lines.push(`Historique : ${a.evidence.link}`);
+    const ev = a.evidence;
+    lines.push(`Règle : ${ev.rule}`, `Attendu : ${ev.expected}`, `Mesuré : ${ev.measured}`, `Période : du ${frDateTime(ev.window.from, tz)} au ${frDateTime(ev.window.to, tz)}`);
+    if (ev.link) lines.push(`Historique de la lampe : ${(o.dashboardUrl ?? '').replace(/\/+$/, '')}${ev.link}`);
   }
-  if (a.folded?.length) lines.push(`Regroupe ${a.folded.length} alertes de lampes de l'armoire`);
+  if (a.folded?.length) lines.push(`Regroupe ${count(a.folded.length, 'alerte')} de lampes de l'armoire`);
+  if (a.resolvedBy) lines.push(`Résolue par ${byFr(a.resolvedBy)} le ${frDateTime(a.resolvedAt, tz)}`);
   if (a.note) lines.push(`Note : ${a.note}`);
   return lines.join('\n');
 }
 
+const changes = (n: number): string => count(n, "changement d'alerte", "changements d'alertes");
+
 /** Subject and plain-text body of a mail, in French. */
-export function mailFor(d: Delivery): { subject: string; text: string } {
+export function mailFor(d: Delivery, o: MailOptions = { timeZone: 'Europe/Paris' }): { subject: string; text: string } {
   if (d.type === 'alert') {
     const a = d.notice.alert;
     return {
-      subject: `[Luciole] ${CHANGE_FR[d.notice.change]} ${SEVERITY_FR[a.severity]} : ${a.kind} ${a.lampId ?? a.cabinetId}`,
-      text: describe(a),
+      subject: `[Luciole] ${CHANGE_FR[d.notice.change]} ${severity(a)} : ${kindFr(a.kind)}, ${about(a)}`,
+      text: describe(a, o),
     };
   }
   const critical = d.notices.filter((n) => n.alert.severity === 'critical').length;
   return {
-    subject: `[Luciole] Récapitulatif : ${d.notices.length} changements d'alertes${critical ? ` dont ${critical} critiques` : ''}`,
+    subject: `[Luciole] Récapitulatif : ${changes(d.notices.length)}${critical ? ` dont ${count(critical, 'critique')}` : ''}`,
     text: [
-      `${d.notices.length} changements d'alertes entre ${new Date(d.from).toISOString()} et ${new Date(d.to).toISOString()} :`,
+      `${changes(d.notices.length)} entre le ${frDateTime(d.from, o.timeZone)} et le ${frDateTime(d.to, o.timeZone)} :`,
       '',
-      ...d.notices.map((n) => `- ${CHANGE_FR[n.change]} : ${n.alert.kind} ${n.alert.lampId ?? n.alert.cabinetId} (${SEVERITY_FR[n.alert.severity]}) — ${n.alert.detail}`),
+      ...d.notices.map((n) => `- ${CHANGE_FR[n.change]} : ${kindFr(n.alert.kind)}, ${about(n.alert)} (${SEVERITY_FR[n.alert.severity]}) — ${n.alert.detail}`),
     ].join('\n'),
   };
 }
@@ -141,7 +171,7 @@ export class EmailChannel implements Channel {
   private async drain(): Promise<void> {
     while (this.running && this.transport && this.queue.length > 0) {
       const d = this.queue.shift()!;
-      const { subject, text } = mailFor(d);
+      const { subject, text } = mailFor(d, { timeZone: this.cfg.timeZone, dashboardUrl: this.cfg.dashboardUrl });
       try {
         await this.transport.sendMail({ from: this.cfg.from, to: this.cfg.to, subject, text });
         this.stats.sent++;

@@ -47,6 +47,10 @@ describe('notifications config', () => {
     expect(() => parseNotificationsConfig({ smtp: { host: 'h', from: 'a@b.c', to: [] } }, {})).toThrow(/smtp\.to/);
     expect(() => parseNotificationsConfig({ webhooks: [{ url: 'ftp://x.example/', secret: WEBHOOK_SECRET }] }, {})).toThrow(/webhooks\.0\.url/);
     expect(() => parseNotificationsConfig([], {})).toThrow(/JSON object/);
+    // Mail dates follow the town's time zone, an IANA name; a wrong one is refused at start.
+    const smtp = { host: 'h', from: 'a@b.c', to: ['x@b.c'] };
+    expect(() => parseNotificationsConfig({ smtp: { ...smtp, timeZone: 'Mars/Olympus' } }, {})).toThrow(/smtp\.timeZone/);
+    expect(parseNotificationsConfig({ smtp: { ...smtp, timeZone: 'America/Cayenne' } }, {}).smtp?.timeZone).toBe('America/Cayenne');
     // The environment's secret may stand in for one left out of the file.
     expect(parseNotificationsConfig({ webhooks: [{ url: 'https://x.example/' }] }, { LUCIOLE_WEBHOOK_SECRET: WEBHOOK_SECRET }).webhooks[0]!.secret).toBe(WEBHOOK_SECRET);
   });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { LucioleError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { alertSeveritySchema, formatIssuePath } from '../../protocol/index.js';
+import { alertSeveritySchema, formatIssuePath, siteSchema } from '../../protocol/index.js';
 import { EmailChannel } from './email.js';
 import { Notifier, type ChannelSettings } from './notifier.js';
 import { WebhookChannel } from './webhook.js';
@@ -38,6 +38,8 @@ export const smtpSettingsSchema = z.object({
   to: z.array(z.string().min(3)).min(1).max(100),
   /** The dashboard's address, for links in the mails. */
   dashboardUrl: z.string().optional(),
+  /** The town's time zone, for dates in the mails. Default Europe/Paris. */
+  timeZone: siteSchema.shape.timezone.optional(),
   ...throttleShape,
 });
 
@@ -130,6 +132,7 @@ export function buildNotifier(c: NotificationsConfig, clock: Clock, logger: Logg
           ...(s.user !== undefined ? { user: s.user } : {}),
           ...(s.password !== undefined ? { password: s.password } : {}),
           ...(s.dashboardUrl !== undefined ? { dashboardUrl: s.dashboardUrl } : {}),
+          ...(s.timeZone !== undefined ? { timeZone: s.timeZone } : {}),
         },
         log,
       ),
