@@ -386,19 +386,33 @@ interface HourSums {
   lastEnergyWh: number;
 }
 
-function addToHour(map: Map<string, HourSums>, id: string, hour: number, cabinetId: string, delta: number, gap: boolean, level: number, periodS: number, ts: number, energyWh: number): void {
-  const key = `${id}\u0000${hour}`;
-  let h = map.get(key);
-  if (!h) map.set(key, (h = { id, hour, cabinetId, energyWh: 0, gapWh: 0, samples: 0, levelS: 0, onS: 0, lastTs: ts, lastEnergyWh: energyWh }));
-  h.cabinetId = cabinetId;
-  h.energyWh += delta;
-  if (gap) h.gapWh += delta;
-  h.samples++;
-  h.levelS += level * periodS;
-  if (level > 0) h.onS += periodS;
-  if (ts > h.lastTs) {
-    h.lastTs = ts;
-    h.lastEnergyWh = energyWh;
+function addSample(sums: HourSums, delta: number, gap: boolean, level: number, periodS: number): void {
+  sums.energyWh += delta;
+  if (gap) sums.gapWh += delta;
+  sums.samples++;
+  sums.levelS += level * periodS;
+  if (level > 0) sums.onS += periodS;
+}
+
+/** A batch's roll-up sums by hour, then lamp or cabinet id (no key string built per sample). */
+class HourSumsMap {
+  private readonly byHour = new Map<number, Map<string, HourSums>>();
+  size = 0;
+
+  /** The row of `id` in `hour`, created empty with `ts` / `energyWh` as its newest sample. */
+  row(id: string, hour: number, cabinetId: string, ts: number, energyWh: number): HourSums {
+    let ids = this.byHour.get(hour);
+    if (!ids) this.byHour.set(hour, (ids = new Map()));
+    let h = ids.get(id);
+    if (!h) {
+      ids.set(id, (h = { id, hour, cabinetId, energyWh: 0, gapWh: 0, samples: 0, levelS: 0, onS: 0, lastTs: ts, lastEnergyWh: energyWh }));
+      this.size++;
+    }
+    return h;
+  }
+
+  *values(): IterableIterator<HourSums> {
+    for (const ids of this.byHour.values()) yield* ids.values();
   }
 }
 
@@ -463,8 +477,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const st = this.st!;
     // Latest-sample updates become visible only once the transaction commits.
     const staged = new Map<string, Latest>();
-    const lampHours = new Map<string, HourSums>();
-    const cabinetHours = new Map<string, HourSums>();
+    const lampHours = new HourSumsMap();
+    const cabinetHours = new HourSumsMap();
     const ops: SqlOp[] = [];
     const messages: SqlValue[] = [];
     const sets: SqlValue[] = [];
@@ -498,7 +512,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
       if (rec.lamps.length === 0) continue;
       this.loadLatest(rec.lamps, staged);
       const hour = Math.floor(rec.ts / HOUR_MS) * HOUR_MS;
+      const periodS = rec.periodS;
       const rows: unknown[] = new Array(rec.lamps.length);
+      const cab = cabinetHours.row(rec.cabinetId, hour, rec.cabinetId, rec.ts, 0);
       let i = 0;
       for (const lamp of rec.lamps) {
         const prev = staged.get(lamp.id) ?? this.latest.get(lamp.id);
@@ -509,11 +525,17 @@ export class SqliteTelemetryStore implements TelemetryStore {
           staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh, cabinetId: rec.cabinetId });
         } else if (rec.ts > prev.ts) {
           delta = lamp.energyWh < prev.energyWh ? lamp.energyWh : lamp.energyWh - prev.energyWh;
-          gap = rec.ts - prev.ts > GAP_PERIODS * rec.periodS * 1000;
+          gap = rec.ts - prev.ts > GAP_PERIODS * periodS * 1000;
           staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh, cabinetId: rec.cabinetId });
         }
-        addToHour(lampHours, lamp.id, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS, rec.ts, lamp.energyWh);
-        addToHour(cabinetHours, rec.cabinetId, hour, rec.cabinetId, delta, gap, lamp.level, rec.periodS, rec.ts, lamp.energyWh);
+        const h = lampHours.row(lamp.id, hour, rec.cabinetId, rec.ts, lamp.energyWh);
+        h.cabinetId = rec.cabinetId;
+        if (rec.ts > h.lastTs) {
+          h.lastTs = rec.ts;
+          h.lastEnergyWh = lamp.energyWh;
+        }
+        addSample(h, delta, gap, lamp.level, periodS);
+        addSample(cab, delta, gap, lamp.level, periodS);
         rows[i++] = [lamp.id, lamp.level, lamp.powerW, lamp.energyWh, delta, lamp.fault];
       }
       sets.push(rec.cabinetId, rec.ts, JSON.stringify(rows));
@@ -695,7 +717,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /** Adds a batch's hourly sums to the roll-up tables: multi-row upserts, inside the write's transaction. */
-  private rollupOps(ops: SqlOp[], lampHours: Map<string, HourSums>, cabinetHours: Map<string, HourSums>): void {
+  private rollupOps(ops: SqlOp[], lampHours: HourSumsMap, cabinetHours: HourSumsMap): void {
     if (lampHours.size > 0) {
       const values: SqlValue[] = new Array(lampHours.size * LAMP_HOUR_COLUMNS.length);
       let k = 0;

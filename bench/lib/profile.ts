@@ -40,3 +40,34 @@ export function summariseProfile(file: string, top: number): ProfileEntry[] {
     .slice(0, top)
     .map(([frame, us]) => ({ frame, selfPct: Math.round((1000 * us) / total) / 10 }));
 }
+
+/**
+ * Self time grouped by where the code lives: an npm package (`aedes`, `zod`, …), Luciole's own
+ * code by top folder (`luciole/controller`), Node's internals, or V8 (GC, idle, builtins).
+ */
+export function summariseByOwner(file: string, top: number): ProfileEntry[] {
+  const p = profileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const ownerOf = new Map<number, string>();
+  for (const n of p.nodes) ownerOf.set(n.id, ownerOfFrame(n.callFrame.functionName, n.callFrame.url));
+  const self = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    const owner = ownerOf.get(p.samples[i]!) ?? '?';
+    self.set(owner, (self.get(owner) ?? 0) + dt);
+    total += dt;
+  }
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([frame, us]) => ({ frame, selfPct: Math.round((1000 * us) / total) / 10 }));
+}
+
+function ownerOfFrame(functionName: string, url: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : 'V8 builtins and native calls';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (pkg) return pkg[1]!;
+  if (url.startsWith('node:')) return 'node internals';
+  const own = /\/dist\/([^/]+)\//.exec(url);
+  return own ? `luciole/${own[1]}` : url;
+}

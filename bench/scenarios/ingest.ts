@@ -6,7 +6,7 @@ import { generateMosquittoFiles } from '../../broker/mosquitto-config.js';
 import { CONTROLLER_USERNAME } from '../../cli/server.js';
 import { mosquittoInstalled, startMosquitto, type RunningMosquitto } from '../lib/mosquitto.js';
 import { UsageMeter, Worker, type ProcessUsage } from '../lib/proc.js';
-import { summariseProfile, type ProfileEntry } from '../lib/profile.js';
+import { summariseByOwner, summariseProfile, type ProfileEntry } from '../lib/profile.js';
 import { loadNow, type Figure, type ScenarioResult } from '../lib/result.js';
 import { round, type LatencySummary } from '../lib/stats.js';
 import { benchTown } from '../lib/town.js';
@@ -57,6 +57,8 @@ interface VariantResult {
   mosquitto: ProcessUsage | null;
   controllerStats: unknown;
   profile: ProfileEntry[] | null;
+  /** The same profile's self time by package or folder. */
+  profileByOwner: ProfileEntry[] | null;
 }
 
 export async function runIngest(o: IngestOptions, command: string): Promise<ScenarioResult> {
@@ -181,9 +183,13 @@ async function runVariant(variant: Variant, o: IngestOptions): Promise<VariantRe
     await server.stop(60_000);
     server = null;
     let profile: ProfileEntry[] | null = null;
+    let profileByOwner: ProfileEntry[] | null = null;
     if (o.cpuProf) {
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-      if (file) profile = summariseProfile(join(profDir, file), 15);
+      if (file) {
+        profile = summariseProfile(join(profDir, file), 15);
+        profileByOwner = summariseByOwner(join(profDir, file), 15);
+      }
     }
     return {
       variant,
@@ -196,6 +202,7 @@ async function runVariant(variant: Variant, o: IngestOptions): Promise<VariantRe
       mosquitto: usage[2] ?? null,
       controllerStats: end.stats,
       profile,
+      profileByOwner,
     };
   } finally {
     await pubs?.stop();
