@@ -7,24 +7,8 @@ import { DateTime } from 'luxon';
 
 const formats = new Map<number, Intl.NumberFormat>();
 
-/**
- * `1234.5` → `1 234,5` (narrow no-break space between thousands, as Intl writes French).
- * Below 999 (never a thousands separator, even rounded up) `toFixed` rounds as Intl does (nearest, ties away from
- * zero, on the double's exact value) at a third of the cost: alert evidence is formatted on every
- * faulty reading.
- */
+/** `1234.5` → `1 234,5` (narrow no-break space between thousands, as Intl writes French). */
 export function frNumber(n: number, digits = 1): string {
-  if (Math.abs(n) < 999 && Number.isInteger(digits) && digits >= 0 && digits <= 20) {
-    let s = n.toFixed(digits);
-    if (digits > 0) {
-      let end = s.length;
-      while (s.charCodeAt(end - 1) === 48 /* 0 */) end--;
-      if (s.charCodeAt(end - 1) === 46 /* . */) end--;
-      s = s.slice(0, end);
-    }
-    // Intl keeps the sign of a negative number that rounds to zero ("-0"); toFixed does not.
-    if (s !== '0' || n > 0 || Object.is(n, 0)) return s.replace('.', ',');
-  }
   let f = formats.get(digits);
   if (!f) formats.set(digits, (f = new Intl.NumberFormat('fr-FR', { minimumFractionDigits: 0, maximumFractionDigits: digits })));
   return f.format(n);
