@@ -218,6 +218,82 @@ describe('SqliteTelemetryStore', () => {
     ]);
   });
 
+  for (const writer of ['thread', 'inline'] as const) {
+    describe(`pipelined writes (${writer} writer)`, () => {
+      let piped: SqliteTelemetryStore;
+      let pipedFile: string;
+      beforeEach(async () => {
+        pipedFile = path.join(dir, `piped-${writer}.db`);
+        piped = new SqliteTelemetryStore({ file: pipedFile, writer });
+        await piped.open();
+      });
+      afterEach(async () => {
+        await piped.close();
+      });
+      /** Every insert of cabinet BOOM fails, as a full disk would, until the trigger is dropped. */
+      const failBoom = (on: boolean): void => {
+        const db = new Database(pipedFile);
+        db.exec(
+          on
+            ? `CREATE TRIGGER boom BEFORE INSERT ON telemetry_messages WHEN NEW.cabinet_id = 'BOOM' BEGIN SELECT RAISE(ABORT, 'disk full'); END;`
+            : 'DROP TRIGGER boom',
+        );
+        db.close();
+      };
+
+      it('a write prepared on top of a failed one is refused unrun, and the state comes back from the file', async () => {
+        await piped.writeTelemetry([msg('C1', 1, [lamp('A', 100)])]);
+        failBoom(true);
+        // Not awaited: the second is prepared while the first is in flight, against A = 110.
+        const first = piped.writeTelemetry([msg('BOOM', 1, []), msg('C1', 2, [lamp('A', 110)])]);
+        const second = piped.writeTelemetry([msg('C1', 3, [lamp('A', 130)])]);
+        await expect(first).rejects.toThrow(/disk full/);
+        await expect(second).rejects.toThrow(/earlier write it depends on failed/);
+        failBoom(false);
+        // What the gateway sends again, and one write prepared after the failure.
+        expect(await piped.writeTelemetry([msg('C1', 2, [lamp('A', 110)]), msg('C1', 3, [lamp('A', 130)])])).toEqual({ stored: 2, duplicates: 0, samples: 2 });
+        const view = new Database(pipedFile, { readonly: true });
+        const deltas = view.prepare('SELECT delta_wh FROM lamp_samples WHERE lamp_id = ? ORDER BY ts').pluck().all('A');
+        view.close();
+        expect(deltas).toEqual([0, 10, 20]);
+        expect(await piped.rollupByGroup({ from: 0, to: Infinity, by: 'lamp' })).toMatchObject([{ key: 'A', energyWh: 30, samples: 3 }]);
+        expect(await piped.storedSeqRanges('C1')).toEqual([[1, 3]]);
+        expect(await piped.storedSeqRanges('BOOM')).toEqual([]);
+      });
+
+      it('a duplicate of a message in flight resolves only after it commits, and fails with it', async () => {
+        failBoom(true);
+        const first = piped.writeTelemetry([msg('BOOM', 7, [lamp('X', 1)])]);
+        const again = piped.writeTelemetry([msg('BOOM', 7, [lamp('X', 1)])]);
+        await expect(first).rejects.toThrow(/disk full/);
+        await expect(again).rejects.toThrow(/earlier write it depends on failed/);
+        failBoom(false);
+        const ok = piped.writeTelemetry([msg('BOOM', 7, [lamp('X', 1)])]);
+        const dup = piped.writeTelemetry([msg('BOOM', 7, [lamp('X', 1)])]);
+        expect(await Promise.all([ok, dup])).toEqual([
+          { stored: 1, duplicates: 0, samples: 1 },
+          { stored: 0, duplicates: 1, samples: 0 },
+        ]);
+        expect(await piped.lampHistory('X', 0, Infinity)).toHaveLength(1);
+      });
+
+      it('many writes in flight at once store exactly what serial writes would', async () => {
+        const writes = Array.from({ length: 40 }, (_, k) => piped.writeTelemetry([msg('C1', k + 1, [lamp('A', 100 + k * 3), lamp('B', 50 + k)])]));
+        // One of them repeated while the first copy is in flight.
+        writes.push(piped.writeTelemetry([msg('C1', 5, [lamp('A', 112), lamp('B', 54)])]));
+        const results = await Promise.all(writes);
+        expect(results.reduce((n, r) => n + r.stored, 0)).toBe(40);
+        expect(results.at(-1)).toEqual({ stored: 0, duplicates: 1, samples: 0 });
+        expect(await piped.rollupByGroup({ from: 0, to: Infinity, by: 'lamp' })).toMatchObject([
+          { key: 'A', energyWh: 39 * 3, samples: 40 },
+          { key: 'B', energyWh: 39, samples: 40 },
+        ]);
+        expect(await piped.prune(T0 + 11 * MIN)).toBe(20);
+        expect(await piped.storedSeqRanges('C1')).toEqual([[0, 40]]);
+      });
+    });
+  }
+
   it('migrates a database of the first release (one row per lamp sample) to the packed layout', async () => {
     await store.close();
     fs.rmSync(file);

@@ -28,8 +28,18 @@ import type {
  * and a commit with its fsync took up to 140 ms on a loaded machine, during which the controller
  * relayed no presence and acknowledged nothing. The main thread still decides everything (which
  * messages are new, deltas, roll-up sums) with its own read connection, and hands the worker one
- * list of statements to run in one transaction; writes are serialised, so its reads always see
- * the previous write committed. `writer: 'inline'` runs the same statements on the main thread.
+ * list of statements to run in one transaction. `writer: 'inline'` runs the same statements on
+ * the main thread.
+ *
+ * Pipelined writes: a `writeTelemetry` call is prepared at once, even while earlier writes are
+ * still committing, so the main thread's work overlaps the writer's (at the ingest ceiling they
+ * alternated, each idle half the time). It decides against what is committed plus what is in
+ * flight: each lamp's latest sample is kept as the in-flight writes will leave it, and a message
+ * already in a write in flight counts as a duplicate. So a write depends on the ones before it,
+ * and the writer runs them in order: when one fails, every later write prepared in the same
+ * *epoch* is refused unrun (their promises reject; the callers retry), the in-memory state is
+ * dropped and reloaded from the database, and writes prepared from then on start a new epoch.
+ * A duplicate found in flight therefore resolves only once the write holding it has committed.
  *
  * Exactly once: a message row is `INSERT OR IGNORE`d on (cabinet_id, seq); its lamp samples are
  * written only when that row was new.
@@ -84,11 +94,17 @@ interface SqlOp {
   params: SqlValue[];
 }
 
-/** Runs a list of statements in one durable transaction; resolves with each one's changes. */
+/**
+ * Runs a list of statements in one durable transaction, in call order; resolves with each one's
+ * changes. `epoch`: a write that depends on the writes before it; once a write of epoch e has
+ * failed, any later write of an epoch ≤ e is refused unrun. `null`: independent, always run.
+ */
 interface SqlWriter {
-  run(ops: SqlOp[]): Promise<number[]>;
+  run(ops: SqlOp[], epoch: number | null): Promise<number[]>;
   close(): Promise<void>;
 }
+
+const ABORTED = 'not run: an earlier write it depends on failed';
 
 const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
 
@@ -96,13 +112,20 @@ const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 500
 class InlineWriter implements SqlWriter {
   private readonly statements = new Map<string, Database.Statement<SqlValue[]>>();
   private readonly tx: (ops: SqlOp[]) => number[];
+  private failedEpoch = -1;
 
   constructor(private readonly db: Database.Database) {
     this.tx = db.transaction((ops: SqlOp[]) => ops.map((op) => this.statement(op.sql).run(...op.params).changes));
   }
 
-  async run(ops: SqlOp[]): Promise<number[]> {
-    return this.tx(ops);
+  async run(ops: SqlOp[], epoch: number | null): Promise<number[]> {
+    if (epoch !== null && epoch <= this.failedEpoch) throw new LucioleError('LUCIOLE_ERR_STORE_WRITE', `telemetry write ${ABORTED}`);
+    try {
+      return this.tx(ops);
+    } catch (e) {
+      if (epoch !== null) this.failedEpoch = Math.max(this.failedEpoch, epoch);
+      throw e;
+    }
   }
 
   async close(): Promise<void> {
@@ -138,15 +161,21 @@ function writerThreadMain(): void {
     }
     return changes;
   });
-  wt.parentPort.on('message', function (m: { id: number; ops?: Array<{ sql: string; params: unknown[] }> }) {
+  let failedEpoch = -1;
+  wt.parentPort.on('message', function (m: { id: number; epoch: number | null; ops?: Array<{ sql: string; params: unknown[] }> }) {
     if (!m.ops) {
       db.close();
       wt.parentPort.close();
       return;
     }
+    if (m.epoch !== null && m.epoch <= failedEpoch) {
+      wt.parentPort.postMessage({ id: m.id, error: wt.workerData.aborted });
+      return;
+    }
     try {
       wt.parentPort.postMessage({ id: m.id, changes: tx(m.ops) });
     } catch (e) {
+      if (m.epoch !== null) failedEpoch = Math.max(failedEpoch, m.epoch);
       wt.parentPort.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) });
     }
   });
@@ -185,20 +214,20 @@ class ThreadWriter implements SqlWriter {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // Bundlers may wrap named functions with a `__name` helper: give the eval'd source one.
     const source = `const __name = (f) => f; (${writerThreadMain.toString()})();`;
-    return new ThreadWriter(new Worker(source, { eval: true, workerData: { file, driver, pragmas: PRAGMAS } }));
+    return new ThreadWriter(new Worker(source, { eval: true, workerData: { file, driver, pragmas: PRAGMAS, aborted: ABORTED } }));
   }
 
-  run(ops: SqlOp[]): Promise<number[]> {
+  run(ops: SqlOp[], epoch: number | null): Promise<number[]> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<number[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ops });
+      this.worker.postMessage({ id, epoch, ops });
     });
   }
 
   async close(): Promise<void> {
-    if (!this.dead) this.worker.postMessage({ id: -1 });
+    if (!this.dead) this.worker.postMessage({ id: -1, epoch: null });
     await this.exited;
   }
 
@@ -417,6 +446,8 @@ class HourSumsMap {
 }
 
 export class SqliteTelemetryStore implements TelemetryStore {
+  /** Two: the next write is prepared while one commits (see "Pipelined writes"). */
+  readonly maxWritesInFlight = 2;
   readonly rawRetentionDays: number;
   private readonly file: string;
   private db: Database.Database | null = null;
@@ -428,8 +459,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly inserts = new Map<string, string>();
   private readonly writerKind: 'thread' | 'inline';
   private writer: SqlWriter | null = null;
-  /** Writes one after the other: each decides from what the previous one committed. */
-  private writeChain: Promise<unknown> = Promise.resolve();
+  /** Settles once every write handed to the writer so far has (the writer runs them in order). */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** A prune running: it decides from committed state only, so new writes wait for it. */
+  private barrier: Promise<void> | null = null;
+  /** See "Pipelined writes" above. */
+  private epoch = 0;
+  /** `cabinetId\nseq` of the messages in writes in flight, with the epoch of their write. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(opts: SqliteTelemetryStoreOptions) {
     this.file = opts.file;
@@ -457,23 +494,46 @@ export class SqliteTelemetryStore implements TelemetryStore {
       throw e;
     }
     this.db = db;
-    this.writeChain = Promise.resolve();
+    this.tail = Promise.resolve();
+    this.barrier = null;
   }
 
-  /** Runs `fn` after every write already asked for; a failure does not stop the later ones. */
-  private serial<R>(fn: () => Promise<R>): Promise<R> {
-    const run = this.writeChain.then(fn, fn);
-    this.writeChain = run.catch(() => undefined);
+  /** Hands a transaction to the writer, after every one handed before. */
+  private submit(ops: SqlOp[], epoch: number | null): Promise<number[]> {
+    const run = this.writer!.run(ops, epoch);
+    this.tail = run.catch(() => undefined);
     return run;
   }
 
   async writeTelemetry(batch: readonly TelemetryRecord[]): Promise<WriteResult> {
     this.requireOpen();
-    return this.serial(() => this.writeTelemetryNow(batch));
+    while (this.barrier) await this.barrier;
+    this.requireOpen();
+    const epoch = this.epoch;
+    const { ops, keys, staged, result } = this.prepareTelemetry(batch);
+    for (const [id, l] of staged) this.latest.set(id, l);
+    for (const k of keys) this.inFlight.set(k, epoch);
+    try {
+      // Also when nothing is new: a duplicate of a message in flight is final only once that
+      // write commits, and this empty transaction is refused if it fails.
+      await this.submit(ops, epoch);
+    } catch (e) {
+      if (epoch === this.epoch) {
+        this.epoch++;
+        this.latest.clear();
+      }
+      throw e;
+    } finally {
+      for (const k of keys) if (this.inFlight.get(k) === epoch) this.inFlight.delete(k);
+    }
+    return result;
   }
 
-  private async writeTelemetryNow(batch: readonly TelemetryRecord[]): Promise<WriteResult> {
-    this.requireOpen();
+  /**
+   * Decides a write against committed and in-flight state; changes nothing. `staged`: each lamp's
+   * latest sample once this write is in; `keys`: the messages it stores.
+   */
+  private prepareTelemetry(batch: readonly TelemetryRecord[]): { ops: SqlOp[]; keys: string[]; staged: Map<string, Latest>; result: WriteResult } {
     const st = this.st!;
     // Latest-sample updates become visible only once the transaction commits.
     const staged = new Map<string, Latest>();
@@ -491,8 +551,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
     for (const rec of batch) {
       const floor = this.floors.get(rec.cabinetId);
       const key = `${rec.cabinetId}\n${rec.seq}`;
-      // The previous writes have committed (serial): the read connection sees them.
-      if ((floor !== undefined && rec.seq <= floor) || inBatch.has(key) || st.hasMessage.get(rec.cabinetId, rec.seq) !== undefined) {
+      // In flight in this epoch: stored once that write commits (this one then resolves after it).
+      // In flight in an older epoch: that write will be refused, so this one stores it.
+      if (
+        (floor !== undefined && rec.seq <= floor) ||
+        inBatch.has(key) ||
+        this.inFlight.get(key) === this.epoch ||
+        st.hasMessage.get(rec.cabinetId, rec.seq) !== undefined
+      ) {
         duplicates++;
         continue;
       }
@@ -546,10 +612,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       this.insertOps(ops, 'sample_sets', SET_COLUMNS, SET_CHUNK, sets);
       this.insertOps(ops, 'lamp_cabinets', ['lamp_id', 'cabinet_id'], LAMP_CABINET_CHUNK, lampCabinets, 'ON CONFLICT DO NOTHING');
       this.rollupOps(ops, lampHours, cabinetHours);
-      await this.writer!.run(ops);
     }
-    for (const [id, l] of staged) this.latest.set(id, l);
-    return { stored, duplicates, samples };
+    return { ops, keys: [...inBatch], staged, result: { stored, duplicates, samples } };
   }
 
   async writePresence(batch: readonly PresenceRecord[]): Promise<void> {
@@ -567,10 +631,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
     const ops: SqlOp[] = [];
     this.insertOps(ops, 'presence', PRESENCE_COLUMNS, PRESENCE_CHUNK, values);
-    return this.serial(async () => {
-      this.requireOpen();
-      await this.writer!.run(ops);
-    });
+    while (this.barrier) await this.barrier;
+    this.requireOpen();
+    await this.submit(ops, null);
   }
 
   async storedSeqRanges(cabinetId: string): Promise<Array<[number, number]>> {
@@ -656,7 +719,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async prune(before: number): Promise<number> {
     this.requireOpen();
-    return this.serial(async () => {
+    while (this.barrier) await this.barrier;
+    let release!: () => void;
+    this.barrier = new Promise((resolve) => (release = resolve));
+    try {
+      await this.tail;
       this.requireOpen();
       const st = this.st!;
       const newFloors = new Map<string, number>();
@@ -670,10 +737,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
       ops.push({ sql: 'DELETE FROM telemetry_messages WHERE ts < ?', params: [before] });
       ops.push({ sql: 'DELETE FROM sample_sets WHERE ts < ?', params: [before] });
       ops.push({ sql: 'DELETE FROM presence WHERE ts < ?', params: [before] });
-      const changes = await this.writer!.run(ops);
+      const changes = await this.submit(ops, null);
       for (const [c, seq] of newFloors) this.floors.set(c, seq);
       return changes.slice(floorOps).reduce((a, b) => a + b, 0);
-    });
+    } finally {
+      this.barrier = null;
+      release();
+    }
   }
 
   /** Every write is committed before it resolves: nothing ever waits. */
@@ -683,7 +753,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async close(): Promise<void> {
     if (!this.db) return;
-    await this.writeChain;
+    while (this.barrier) await this.barrier;
+    await this.tail;
     const writer = this.writer;
     this.writer = null;
     await writer?.close();
@@ -694,6 +765,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.inserts.clear();
     this.latest.clear();
     this.floors.clear();
+    this.inFlight.clear();
   }
 
   private requireOpen(): Database.Database {

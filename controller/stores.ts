@@ -108,6 +108,12 @@ export interface RollupQuery {
 }
 
 export interface TelemetryStore {
+  /**
+   * How many `writeTelemetry` calls may be in flight at once (default 1: each waits for the
+   * previous). More only for a store that runs them in call order, each resolving after the ones
+   * before it, and that refuses a write built on one that failed (SqliteTelemetryStore).
+   */
+  readonly maxWritesInFlight?: number;
   open(): Promise<void>;
   /**
    * Writes durably: when the promise resolves, the batch is committed. A (cabinetId, seq) already

@@ -31,6 +31,7 @@ export class TelemetrySink {
       clock: opts.clock,
       batchMs: opts.batchMs,
       maxBatch: opts.maxBatch,
+      maxInFlight: opts.store.maxWritesInFlight ?? 1,
       write: (batch) => this.write(batch),
       onError: (err, items) => opts.logger.error({ err, items }, 'telemetry write failed; retrying'),
     });

@@ -110,6 +110,53 @@ describe('WriteBatcher', () => {
     expect(stored).toEqual([1, 2, 3]);
   });
 
+  it('with maxInFlight 2, starts the next write while one commits, and requeues failed batches in their order', async () => {
+    const clock = new ManualClock(0);
+    const calls: number[][] = [];
+    const gates: Array<ReturnType<typeof deferred>> = [];
+    const errors: number[] = [];
+    const b = new WriteBatcher<number>({
+      clock,
+      batchMs: 100,
+      maxBatch: 2,
+      maxInFlight: 2,
+      write: async (items) => {
+        calls.push(items);
+        const g = deferred();
+        gates.push(g);
+        await g.promise;
+      },
+      onError: (_e, n) => errors.push(n),
+    });
+    for (let i = 0; i < 5; i++) b.add(i);
+    await tick();
+    expect(calls).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+    // The first fails (and so, in the store, does the one built on it): both go back in order.
+    gates[0]!.reject(new Error('disk full'));
+    await tick();
+    expect(calls.length).toBe(2);
+    gates[1]!.reject(new Error('refused'));
+    await tick();
+    expect(errors).toEqual([2, 2]);
+    expect(b.pending).toBe(5);
+    clock.advance(100);
+    await tick();
+    expect(calls.slice(2)).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+    gates[2]!.resolve();
+    gates[3]!.resolve();
+    await tick();
+    expect(calls[4]).toEqual([4]);
+    gates[4]!.resolve();
+    await b.flush();
+    expect(b.pending).toBe(0);
+  });
+
   it('close() writes what is queued, refuses new items and leaves no timer', async () => {
     const clock = new ManualClock(0);
     const stored: number[] = [];

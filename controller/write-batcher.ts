@@ -12,42 +12,61 @@ export interface WriteBatcherOptions<T> {
   maxBatch: number;
   /** Items waiting beyond this are refused (the store is down: memory must stay bounded). */
   maxQueued?: number;
+  /**
+   * Writes started and not yet finished, at most (default 1). More than one only for a store
+   * that runs writes in call order and prepares the next while the previous commits
+   * (SqliteTelemetryStore); each write still resolves after the ones started before it.
+   */
+  maxInFlight?: number;
   /** Writes one batch; resolves once it is durable. */
   write(items: T[]): Promise<void>;
   /** A write failed: the items go back to the head of the queue and are retried after batchMs. */
   onError(err: unknown, items: number): void;
 }
 
+interface Started<T> {
+  order: number;
+  items: T[];
+}
+
 /**
- * Group commit: never two writes at once, and a write starts as soon as none is running, with
- * every item that arrived meanwhile (up to maxBatch). A lone item is written at once instead of
- * waiting for a timer (latency at low rates), and at high rates the batches grow by themselves
- * to what arrives during one commit (one transaction per batch, not per message). Writes land in
+ * Group commit: a write starts as soon as fewer than `maxInFlight` are running, with every item
+ * that arrived meanwhile (up to maxBatch). A lone item is written at once instead of waiting for
+ * a timer (latency at low rates), and at high rates the batches grow by themselves to what
+ * arrives during one commit (one transaction per batch, not per message). Writes start in
  * arrival order.
  *
  * The write starts on the next macrotask (setImmediate), not synchronously: the items of one
  * socket read, parsed in one go, join one batch.
+ *
+ * After a failure nothing new starts until every write in flight has finished; the failed
+ * batches then go back to the head of the queue in their original order, and are retried after
+ * batchMs.
  */
 export class WriteBatcher<T> {
   private readonly queue: T[] = [];
-  private inFlight = 0;
+  private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  private running = 0;
+  private runningItems = 0;
+  private nextOrder = 0;
+  private readonly failed: Array<Started<T>> = [];
   private timer: TimerHandle | null = null;
   private immediate: NodeJS.Immediate | null = null;
-  private chain: Promise<boolean> = Promise.resolve(true);
-  /** A write is chained but not started: it will take whatever is queued by then. */
-  private writeQueued = false;
   /** After a failure the queue waits for the retry timer instead of being written at once. */
   private backoff = false;
   private closed = false;
-  private readonly maxQueued: number;
+  /** Resolved (and replaced) whenever a write finishes. */
+  private settled = deferred();
 
   constructor(private readonly opts: WriteBatcherOptions<T>) {
     this.maxQueued = opts.maxQueued ?? opts.maxBatch * 100;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
   }
 
   /** Items waiting or being written. */
   get pending(): number {
-    return this.queue.length + this.inFlight;
+    return this.queue.length + this.runningItems;
   }
 
   /** Returns false when the item is refused (closed, or the queue is full). */
@@ -55,17 +74,20 @@ export class WriteBatcher<T> {
     if (this.closed || this.queue.length >= this.maxQueued) return false;
     this.queue.push(item);
     if (this.backoff) this.arm(this.opts.batchMs);
-    else if (this.inFlight === 0 && !this.writeQueued) this.soon();
-    // Otherwise a write runs, or is about to start: its end takes what is queued.
+    else this.soon();
     return true;
   }
 
-  /** Writes everything queued (after the write in progress); stops at the first failure. */
+  /** Writes everything queued (after the writes in progress); stops at the first failure. */
   async flush(): Promise<void> {
     this.disarm();
+    if (this.failed.length === 0) this.backoff = false;
     for (;;) {
-      const ok = await this.queueWrite();
-      if (!ok || (this.queue.length === 0 && !this.writeQueued)) return;
+      if (this.running === 0) {
+        if (this.backoff || this.queue.length === 0) return;
+        this.startWrites();
+      }
+      await this.settled.promise;
     }
   }
 
@@ -77,10 +99,10 @@ export class WriteBatcher<T> {
   }
 
   private soon(): void {
-    if (this.immediate || this.closed) return;
+    if (this.immediate || this.closed || this.running >= this.maxInFlight) return;
     this.immediate = setImmediate(() => {
       this.immediate = null;
-      void this.queueWrite();
+      this.startWrites();
     });
   }
 
@@ -89,7 +111,7 @@ export class WriteBatcher<T> {
     this.timer = this.opts.clock.setTimer(() => {
       this.timer = null;
       this.backoff = false;
-      void this.queueWrite();
+      this.startWrites();
     }, delayMs);
   }
 
@@ -100,44 +122,46 @@ export class WriteBatcher<T> {
     this.immediate = null;
   }
 
-  /** Chains one write after the current one; never rejects. */
-  private queueWrite(): Promise<boolean> {
-    if (this.writeQueued) return this.chain;
-    this.writeQueued = true;
-    this.chain = this.chain.then(() => {
-      this.writeQueued = false;
-      return this.writeOne();
-    });
-    return this.chain;
+  private startWrites(): void {
+    while (!this.backoff && this.running < this.maxInFlight && this.queue.length > 0) {
+      void this.writeOne(this.queue.splice(0, this.opts.maxBatch));
+    }
   }
 
-  private async writeOne(): Promise<boolean> {
-    this.disarm();
-    this.backoff = false;
-    const batch = this.queue.splice(0, this.opts.maxBatch);
-    if (batch.length === 0) return true;
-    this.inFlight = batch.length;
-    let ok = true;
+  private async writeOne(items: T[]): Promise<void> {
+    const started: Started<T> = { order: this.nextOrder++, items };
+    this.running++;
+    this.runningItems += items.length;
     try {
-      await this.opts.write(batch);
+      await this.opts.write(items);
     } catch (err) {
-      ok = false;
-      this.queue.unshift(...batch);
+      this.failed.push(started);
+      this.backoff = true;
       try {
-        this.opts.onError(err, batch.length);
+        this.opts.onError(err, items.length);
       } catch {
         // A failing error reporter must not wedge the queue.
       }
     } finally {
-      this.inFlight = 0;
+      this.running--;
+      this.runningItems -= items.length;
     }
-    if (this.queue.length > 0) {
-      if (ok) this.soon();
-      else {
-        this.backoff = true;
-        this.arm(this.opts.batchMs);
-      }
+    if (this.running === 0 && this.failed.length > 0) {
+      this.failed.sort((a, b) => a.order - b.order);
+      this.queue.unshift(...this.failed.flatMap((f) => f.items));
+      this.failed.length = 0;
+      this.arm(this.opts.batchMs);
+    } else if (!this.backoff && this.queue.length > 0) {
+      this.soon();
     }
-    return ok;
+    const s = this.settled;
+    this.settled = deferred();
+    s.resolve();
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
