@@ -34,7 +34,7 @@ const flagsSchema = z.object({
   'ingest-variants': z
     .string()
     .transform((s) => s.split(','))
-    .pipe(z.array(z.enum(['luciole-aedes', 'floor-aedes', 'luciole-mosquitto'])))
+    .pipe(z.array(z.enum(['luciole-aedes', 'floor-aedes', 'floorzod-aedes', 'luciole-mosquitto'])))
     .optional(),
   'cpu-prof': z.boolean().optional(),
   'controller-nagle': z.boolean().optional(),

@@ -32,7 +32,7 @@ export interface IngestOptions {
   controllerNagle: boolean;
 }
 
-export type Variant = 'luciole-aedes' | 'floor-aedes' | 'luciole-mosquitto';
+export type Variant = 'luciole-aedes' | 'floor-aedes' | 'floorzod-aedes' | 'luciole-mosquitto';
 
 export const DEFAULT_INGEST: IngestOptions = {
   cabinets: 100,
@@ -41,7 +41,7 @@ export const DEFAULT_INGEST: IngestOptions = {
   measureS: 20,
   maxOutstanding: 2000,
   perConnInflight: 20,
-  variants: ['luciole-aedes', 'floor-aedes', 'luciole-mosquitto'],
+  variants: ['luciole-aedes', 'floor-aedes', 'floorzod-aedes', 'luciole-mosquitto'],
   cpuProf: false,
   controllerNagle: false,
 };
@@ -78,6 +78,7 @@ export async function runIngest(o: IngestOptions, command: string): Promise<Scen
   const by = (v: Variant) => results.find((r) => r.variant === v);
   const ours = by('luciole-aedes');
   const floor = by('floor-aedes');
+  const floorZod = by('floorzod-aedes');
   const mosq = by('luciole-mosquitto');
   const figures: Figure[] = [];
   for (const r of results) {
@@ -98,6 +99,7 @@ export async function runIngest(o: IngestOptions, command: string): Promise<Scen
     }
   }
   if (ours && floor) figures.push({ label: 'ratio luciole-aedes / JSON.parse floor', value: round(ours.samplesPerS / floor.samplesPerS, 2), unit: '', target: '≥ 0.3' });
+  if (ours && floorZod) figures.push({ label: 'ratio luciole-aedes / JSON.parse + zod floor', value: round(ours.samplesPerS / floorZod.samplesPerS, 2), unit: '' });
   if (ours && mosq) figures.push({ label: 'ratio luciole-aedes / luciole-mosquitto', value: round(ours.samplesPerS / mosq.samplesPerS, 2), unit: '' });
   return {
     scenario: 'ingest',
@@ -144,11 +146,11 @@ async function runVariant(variant: Variant, o: IngestOptions): Promise<VariantRe
     const ready = await server.request(
       {
         type: 'start',
-        mode: variant === 'floor-aedes' ? 'floor' : 'luciole',
+        mode: variant === 'floor-aedes' ? 'floor' : variant === 'floorzod-aedes' ? 'floor-zod' : 'luciole',
         dataDir: join(dir, 'data'),
         cabinets,
         clientNagle: o.controllerNagle,
-        ...(variant === 'floor-aedes' ? {} : { inventoryFile }),
+        ...(variant.startsWith('floor') ? {} : { inventoryFile }),
         ...(brokerUrl ? { brokerUrl, controllerPassword } : {}),
       },
       'ready',

@@ -7,7 +7,7 @@ import { createLogger } from '../../core/log.js';
 import { CredentialStore } from '../../broker/credentials.js';
 import { startBroker, type RunningBroker } from '../../broker/broker.js';
 import { startServer, CONTROLLER_USERNAME, type RunningServer } from '../../cli/server.js';
-import { allCabinetsFilter, siteSchema } from '../../protocol/index.js';
+import { allCabinetsFilter, decodePayload, siteSchema } from '../../protocol/index.js';
 import { townPlanSchema } from '../../controller/plan.js';
 import { onParentMessage, reply } from '../lib/proc.js';
 import { Samples } from '../lib/stats.js';
@@ -16,12 +16,14 @@ import { Samples } from '../lib/stats.js';
  * The receiving side of a bench, in its own process so its CPU is its own:
  *   - `luciole`: `startServer` as `luciole serve` runs it (bundled aedes, or an external broker
  *     such as Mosquitto), with the telemetry store's write instrumented for publish→stored latency;
- *   - `floor`: the same bundled broker with a subscriber that only does JSON.parse.
+ *   - `floor`: the same bundled broker with a subscriber that only does JSON.parse;
+ *   - `floor-zod`: the same, also validating each message with the protocol's zod schema (what
+ *     any Luciole receiver must do: the floor the issue's 750,000/s reference figure describes).
  */
 
 const startSchema = z.object({
   type: z.literal('start'),
-  mode: z.enum(['luciole', 'floor']),
+  mode: z.enum(['luciole', 'floor', 'floor-zod']),
   dataDir: z.string(),
   cabinets: z.array(z.string()),
   inventoryFile: z.string().optional(),
@@ -131,8 +133,16 @@ async function startFloor(o: z.infer<typeof startSchema>): Promise<Record<string
     reconnectPeriod: 0,
   });
   floorClient = client;
+  const validate = o.mode === 'floor-zod';
   client.on('message', (_topic, payload) => {
-    const msg = JSON.parse(payload.toString('utf8')) as { ts: number; lamps: unknown[] };
+    let msg: { ts: number; lamps: unknown[] };
+    if (validate) {
+      const decoded = decodePayload('telemetry', payload);
+      if (!decoded.ok) return;
+      msg = decoded.value;
+    } else {
+      msg = JSON.parse(payload.toString('utf8')) as { ts: number; lamps: unknown[] };
+    }
     latency.push(Date.now() - msg.ts);
     messages++;
     samples += msg.lamps.length;
