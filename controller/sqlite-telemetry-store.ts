@@ -95,12 +95,153 @@ interface SqlOp {
 }
 
 /**
- * Runs a list of statements in one durable transaction, in call order; resolves with each one's
- * changes. `epoch`: a write that depends on the writes before it; once a write of epoch e has
+ * A write's lamp samples, as the main thread hands them to the writer: numbers in typed arrays
+ * (moved, not copied, to the writer thread), so that building the `sample_sets` JSON and the
+ * roll-up sums, and copying their values across, happen off the event loop.
+ */
+interface PackedSamples {
+  /** Per message holding lamps: its cabinet. */
+  cabinets: string[];
+  /** Per such message: ts, periodS, number of lamps. */
+  messages: Float64Array<ArrayBuffer>;
+  /** Per lamp sample, in message order. */
+  ids: string[];
+  /** Per lamp sample: level, powerW, energyWh, delta_wh, gap (1: more than 1.5 periods since the lamp's previous sample). */
+  values: Float64Array<ArrayBuffer>;
+  /** The samples with a fault: [index in `ids`, code], in index order. */
+  faults: Array<[number, string]>;
+}
+
+/**
+ * Makes the statements that store `PackedSamples`: the `sample_sets` rows and the hourly roll-up
+ * upserts (multi-row, never a statement per lamp). Runs in the writer thread, so it is shipped
+ * as source and uses nothing outside its own body.
+ */
+function samplesStatements(): (p: PackedSamples) => Array<{ sql: string; params: Array<string | number | null> }> {
+  const HOUR = 3_600_000;
+  // Rows per multi-row INSERT: 500 × 10 = 5,000 variables at most, far under SQLite's 32,766.
+  const CHUNK = 500;
+  const SUMS =
+    'energy_wh = energy_wh + excluded.energy_wh, gap_wh = gap_wh + excluded.gap_wh, samples = samples + excluded.samples, level_s = level_s + excluded.level_s, on_s = on_s + excluded.on_s';
+  const tables = {
+    sets: { head: 'INSERT INTO sample_sets (cabinet_id, ts, samples) VALUES ', width: 3, tail: '' },
+    lampHours: {
+      head: 'INSERT INTO lamp_hours (lamp_id, hour, cabinet_id, energy_wh, gap_wh, samples, level_s, on_s, last_ts, last_energy_wh) VALUES ',
+      width: 10,
+      // The newest sample of the hour wins (every right-hand side reads the row before the update).
+      tail: ` ON CONFLICT(lamp_id, hour) DO UPDATE SET ${SUMS}, cabinet_id = excluded.cabinet_id,
+        last_energy_wh = CASE WHEN last_ts IS NULL OR excluded.last_ts > last_ts THEN excluded.last_energy_wh ELSE last_energy_wh END,
+        last_ts = CASE WHEN last_ts IS NULL OR excluded.last_ts > last_ts THEN excluded.last_ts ELSE last_ts END`,
+    },
+    cabinetHours: {
+      head: 'INSERT INTO cabinet_hours (hour, cabinet_id, energy_wh, gap_wh, samples, level_s, on_s) VALUES ',
+      width: 7,
+      tail: ` ON CONFLICT(hour, cabinet_id) DO UPDATE SET ${SUMS}`,
+    },
+  };
+  type Table = (typeof tables)[keyof typeof tables];
+  type Value = string | number | null;
+  interface Sums {
+    id: string;
+    hour: number;
+    cabinetId: string;
+    energyWh: number;
+    gapWh: number;
+    samples: number;
+    levelS: number;
+    onS: number;
+    lastTs: number;
+    lastEnergyWh: number;
+  }
+  const sqlByRows = new Map<string, string>();
+  const chunked = (out: Array<{ sql: string; params: Value[] }>, t: Table, values: Value[]): void => {
+    const rows = values.length / t.width;
+    for (let start = 0; start < rows; start += CHUNK) {
+      const count = Math.min(CHUNK, rows - start);
+      const key = `${t.head}${count}`;
+      let sql = sqlByRows.get(key);
+      if (sql === undefined) {
+        const tuple = `(${new Array<string>(t.width).fill('?').join(',')})`;
+        sql = `${t.head}${new Array<string>(count).fill(tuple).join(',')}${t.tail}`;
+        sqlByRows.set(key, sql);
+      }
+      out.push({ sql, params: start === 0 && count === rows ? values : values.slice(start * t.width, (start + count) * t.width) });
+    }
+  };
+  /** Sums by hour, then lamp or cabinet id. */
+  const rowOf = (byHour: Map<number, Map<string, Sums>>, id: string, hour: number, cabinetId: string, ts: number, energyWh: number): Sums => {
+    let ids = byHour.get(hour);
+    if (!ids) byHour.set(hour, (ids = new Map()));
+    let h = ids.get(id);
+    if (!h) ids.set(id, (h = { id, hour, cabinetId, energyWh: 0, gapWh: 0, samples: 0, levelS: 0, onS: 0, lastTs: ts, lastEnergyWh: energyWh }));
+    return h;
+  };
+  const add = (h: Sums, delta: number, gap: boolean, level: number, periodS: number): void => {
+    h.energyWh += delta;
+    if (gap) h.gapWh += delta;
+    h.samples++;
+    h.levelS += level * periodS;
+    if (level > 0) h.onS += periodS;
+  };
+  return (p) => {
+    const out: Array<{ sql: string; params: Value[] }> = [];
+    const sets: Value[] = [];
+    const lampHours = new Map<number, Map<string, Sums>>();
+    const cabinetHours = new Map<number, Map<string, Sums>>();
+    const v = p.values;
+    let i = 0;
+    let nextFault = 0;
+    for (let m = 0; m < p.cabinets.length; m++) {
+      const cabinetId = p.cabinets[m]!;
+      const ts = p.messages[m * 3]!;
+      const periodS = p.messages[m * 3 + 1]!;
+      const count = p.messages[m * 3 + 2]!;
+      const hour = Math.floor(ts / HOUR) * HOUR;
+      const cab = rowOf(cabinetHours, cabinetId, hour, cabinetId, ts, 0);
+      const rows: unknown[] = new Array(count);
+      for (let k = 0; k < count; k++, i++) {
+        const id = p.ids[i]!;
+        const level = v[i * 5]!;
+        const energyWh = v[i * 5 + 2]!;
+        const delta = v[i * 5 + 3]!;
+        const gap = v[i * 5 + 4] === 1;
+        let fault: string | null = null;
+        if (nextFault < p.faults.length && p.faults[nextFault]![0] === i) fault = p.faults[nextFault++]![1];
+        rows[k] = [id, level, v[i * 5 + 1], energyWh, delta, fault];
+        const h = rowOf(lampHours, id, hour, cabinetId, ts, energyWh);
+        h.cabinetId = cabinetId;
+        if (ts > h.lastTs) {
+          h.lastTs = ts;
+          h.lastEnergyWh = energyWh;
+        }
+        add(h, delta, gap, level, periodS);
+        add(cab, delta, gap, level, periodS);
+      }
+      sets.push(cabinetId, ts, JSON.stringify(rows));
+    }
+    chunked(out, tables.sets, sets);
+    const lampValues: Value[] = [];
+    for (const ids of lampHours.values()) {
+      for (const h of ids.values()) lampValues.push(h.id, h.hour, h.cabinetId, h.energyWh, h.gapWh, h.samples, h.levelS, h.onS, h.lastTs, h.lastEnergyWh);
+    }
+    chunked(out, tables.lampHours, lampValues);
+    const cabinetValues: Value[] = [];
+    for (const ids of cabinetHours.values()) {
+      for (const h of ids.values()) cabinetValues.push(h.hour, h.id, h.energyWh, h.gapWh, h.samples, h.levelS, h.onS);
+    }
+    chunked(out, tables.cabinetHours, cabinetValues);
+    return out;
+  };
+}
+
+/**
+ * Runs a list of statements in one durable transaction, in call order; resolves with the changes
+ * of each of `ops`. `epoch`: a write that depends on the writes before it; once a write of epoch e has
  * failed, any later write of an epoch ≤ e is refused unrun. `null`: independent, always run.
  */
 interface SqlWriter {
-  run(ops: SqlOp[], epoch: number | null): Promise<number[]>;
+  /** `samples`: more statements, made by `samplesStatements` in the writer, run after `ops`. */
+  run(ops: SqlOp[], epoch: number | null, samples?: PackedSamples): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -113,15 +254,16 @@ class InlineWriter implements SqlWriter {
   private readonly statements = new Map<string, Database.Statement<SqlValue[]>>();
   private readonly tx: (ops: SqlOp[]) => number[];
   private failedEpoch = -1;
+  private readonly samplesOps = samplesStatements();
 
   constructor(private readonly db: Database.Database) {
     this.tx = db.transaction((ops: SqlOp[]) => ops.map((op) => this.statement(op.sql).run(...op.params).changes));
   }
 
-  async run(ops: SqlOp[], epoch: number | null): Promise<number[]> {
+  async run(ops: SqlOp[], epoch: number | null, samples?: PackedSamples): Promise<number[]> {
     if (epoch !== null && epoch <= this.failedEpoch) throw new LucioleError('LUCIOLE_ERR_STORE_WRITE', `telemetry write ${ABORTED}`);
     try {
-      return this.tx(ops);
+      return samples ? this.tx([...ops, ...this.samplesOps(samples)]).slice(0, ops.length) : this.tx(ops);
     } catch (e) {
       if (epoch !== null) this.failedEpoch = Math.max(this.failedEpoch, epoch);
       throw e;
@@ -149,6 +291,7 @@ function writerThreadMain(): void {
   const db = new Db(wt.workerData.file);
   for (const p of wt.workerData.pragmas) db.pragma(p);
   const statements = new Map();
+  const samplesOps = (globalThis as unknown as { samplesStatements: typeof samplesStatements }).samplesStatements();
   const tx = db.transaction(function (ops: Array<{ sql: string; params: unknown[] }>) {
     const changes = [];
     for (const op of ops) {
@@ -162,7 +305,7 @@ function writerThreadMain(): void {
     return changes;
   });
   let failedEpoch = -1;
-  wt.parentPort.on('message', function (m: { id: number; epoch: number | null; ops?: Array<{ sql: string; params: unknown[] }> }) {
+  wt.parentPort.on('message', function (m: { id: number; epoch: number | null; ops?: Array<{ sql: string; params: unknown[] }>; samples?: PackedSamples }) {
     if (!m.ops) {
       db.close();
       wt.parentPort.close();
@@ -173,7 +316,8 @@ function writerThreadMain(): void {
       return;
     }
     try {
-      wt.parentPort.postMessage({ id: m.id, changes: tx(m.ops) });
+      const changes = m.samples ? tx(m.ops.concat(samplesOps(m.samples))).slice(0, m.ops.length) : tx(m.ops);
+      wt.parentPort.postMessage({ id: m.id, changes });
     } catch (e) {
       if (m.epoch !== null) failedEpoch = Math.max(failedEpoch, m.epoch);
       wt.parentPort.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) });
@@ -213,16 +357,17 @@ class ThreadWriter implements SqlWriter {
   static start(file: string): ThreadWriter {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // Bundlers may wrap named functions with a `__name` helper: give the eval'd source one.
-    const source = `const __name = (f) => f; (${writerThreadMain.toString()})();`;
+    const source = `const __name = (f) => f; globalThis.samplesStatements = ${samplesStatements.toString()}; (${writerThreadMain.toString()})();`;
     return new ThreadWriter(new Worker(source, { eval: true, workerData: { file, driver, pragmas: PRAGMAS, aborted: ABORTED } }));
   }
 
-  run(ops: SqlOp[], epoch: number | null): Promise<number[]> {
+  run(ops: SqlOp[], epoch: number | null, samples?: PackedSamples): Promise<number[]> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<number[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, epoch, ops });
+      if (samples) this.worker.postMessage({ id, epoch, ops, samples }, [samples.messages.buffer, samples.values.buffer]);
+      else this.worker.postMessage({ id, epoch, ops });
     });
   }
 
@@ -367,27 +512,13 @@ const MESSAGE_COLUMNS = ['cabinet_id', 'seq', 'ts', 'received_at', 'period_s', '
 /** 400 × 9 = 3,600 variables. */
 const MESSAGE_CHUNK = 400;
 const PUT_FLOOR = 'INSERT INTO seq_floor (cabinet_id, seq) VALUES (?, ?) ON CONFLICT(cabinet_id) DO UPDATE SET seq = excluded.seq';
-const SET_COLUMNS = ['cabinet_id', 'ts', 'samples'];
-/** 500 × 3 = 1,500 variables. */
-const SET_CHUNK = 500;
 const PRESENCE_COLUMNS = ['ts', 'cabinet_id', 'lamp_id', 'sensor_id', 'kind', 'count'];
-/** Rows per multi-row INSERT of roll-ups: 500 × 10 = 5,000 variables, far under SQLite's 32,766. */
-const ROLLUP_CHUNK = 500;
 const LAMP_CABINET_CHUNK = 500;
 const PRESENCE_CHUNK = 500;
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** A sample more than this many periods after its lamp's previous one closes a gap. */
 const GAP_PERIODS = 1.5;
-const LAMP_HOUR_COLUMNS = ['lamp_id', 'hour', 'cabinet_id', 'energy_wh', 'gap_wh', 'samples', 'level_s', 'on_s', 'last_ts', 'last_energy_wh'];
-const CABINET_HOUR_COLUMNS = ['hour', 'cabinet_id', 'energy_wh', 'gap_wh', 'samples', 'level_s', 'on_s'];
-const ROLLUP_SUMS = 'energy_wh = energy_wh + excluded.energy_wh, gap_wh = gap_wh + excluded.gap_wh, samples = samples + excluded.samples, level_s = level_s + excluded.level_s, on_s = on_s + excluded.on_s';
-// The newest sample of the hour wins (every right-hand side reads the row before the update).
-const LAMP_HOUR_UPSERT = `ON CONFLICT(lamp_id, hour) DO UPDATE SET ${ROLLUP_SUMS}, cabinet_id = excluded.cabinet_id,
-  last_energy_wh = CASE WHEN last_ts IS NULL OR excluded.last_ts > last_ts THEN excluded.last_energy_wh ELSE last_energy_wh END,
-  last_ts = CASE WHEN last_ts IS NULL OR excluded.last_ts > last_ts THEN excluded.last_ts ELSE last_ts END`;
-const CABINET_HOUR_UPSERT = `ON CONFLICT(hour, cabinet_id) DO UPDATE SET ${ROLLUP_SUMS}`;
-
 type SqlValue = string | number | null;
 
 /** One lamp of a `sample_sets` row: [id, level %, power W, counter Wh, delta_wh, fault]. */
@@ -398,51 +529,6 @@ interface Latest {
   energyWh: number;
   /** The cabinet whose message held it: a lamp seen under another one is listed in lamp_cabinets. */
   cabinetId: string;
-}
-
-/** A batch's sums for one roll-up row. */
-interface HourSums {
-  id: string;
-  hour: number;
-  cabinetId: string;
-  energyWh: number;
-  gapWh: number;
-  samples: number;
-  levelS: number;
-  onS: number;
-  /** Newest sample of the batch in this hour (lamp rows only). */
-  lastTs: number;
-  lastEnergyWh: number;
-}
-
-function addSample(sums: HourSums, delta: number, gap: boolean, level: number, periodS: number): void {
-  sums.energyWh += delta;
-  if (gap) sums.gapWh += delta;
-  sums.samples++;
-  sums.levelS += level * periodS;
-  if (level > 0) sums.onS += periodS;
-}
-
-/** A batch's roll-up sums by hour, then lamp or cabinet id (no key string built per sample). */
-class HourSumsMap {
-  private readonly byHour = new Map<number, Map<string, HourSums>>();
-  size = 0;
-
-  /** The row of `id` in `hour`, created empty with `ts` / `energyWh` as its newest sample. */
-  row(id: string, hour: number, cabinetId: string, ts: number, energyWh: number): HourSums {
-    let ids = this.byHour.get(hour);
-    if (!ids) this.byHour.set(hour, (ids = new Map()));
-    let h = ids.get(id);
-    if (!h) {
-      ids.set(id, (h = { id, hour, cabinetId, energyWh: 0, gapWh: 0, samples: 0, levelS: 0, onS: 0, lastTs: ts, lastEnergyWh: energyWh }));
-      this.size++;
-    }
-    return h;
-  }
-
-  *values(): IterableIterator<HourSums> {
-    for (const ids of this.byHour.values()) yield* ids.values();
-  }
 }
 
 export class SqliteTelemetryStore implements TelemetryStore {
@@ -499,8 +585,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /** Hands a transaction to the writer, after every one handed before. */
-  private submit(ops: SqlOp[], epoch: number | null): Promise<number[]> {
-    const run = this.writer!.run(ops, epoch);
+  private submit(ops: SqlOp[], epoch: number | null, samples?: PackedSamples): Promise<number[]> {
+    const run = this.writer!.run(ops, epoch, samples);
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -510,13 +596,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
     while (this.barrier) await this.barrier;
     this.requireOpen();
     const epoch = this.epoch;
-    const { ops, keys, staged, result } = this.prepareTelemetry(batch);
+    const { ops, samples, keys, staged, result } = this.prepareTelemetry(batch);
     for (const [id, l] of staged) this.latest.set(id, l);
     for (const k of keys) this.inFlight.set(k, epoch);
     try {
       // Also when nothing is new: a duplicate of a message in flight is final only once that
       // write commits, and this empty transaction is refused if it fails.
-      await this.submit(ops, epoch);
+      await this.submit(ops, epoch, samples);
     } catch (e) {
       if (epoch === this.epoch) {
         this.epoch++;
@@ -533,18 +619,30 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * Decides a write against committed and in-flight state; changes nothing. `staged`: each lamp's
    * latest sample once this write is in; `keys`: the messages it stores.
    */
-  private prepareTelemetry(batch: readonly TelemetryRecord[]): { ops: SqlOp[]; keys: string[]; staged: Map<string, Latest>; result: WriteResult } {
+  private prepareTelemetry(batch: readonly TelemetryRecord[]): {
+    ops: SqlOp[];
+    samples: PackedSamples | undefined;
+    keys: string[];
+    staged: Map<string, Latest>;
+    result: WriteResult;
+  } {
     const st = this.st!;
     // Latest-sample updates become visible only once the transaction commits.
     const staged = new Map<string, Latest>();
-    const lampHours = new HourSumsMap();
-    const cabinetHours = new HourSumsMap();
     const ops: SqlOp[] = [];
     const messages: SqlValue[] = [];
-    const sets: SqlValue[] = [];
     const inBatch = new Set<string>();
     /** (lamp, cabinet) pairs not listed yet in lamp_cabinets, flat. */
     const lampCabinets: SqlValue[] = [];
+    let lampsInBatch = 0;
+    for (const rec of batch) lampsInBatch += rec.lamps.length;
+    const packed: PackedSamples = {
+      cabinets: [],
+      messages: new Float64Array(batch.length * 3),
+      ids: [],
+      values: new Float64Array(lampsInBatch * 5),
+      faults: [],
+    };
     let stored = 0;
     let duplicates = 0;
     let samples = 0;
@@ -577,43 +675,41 @@ export class SqliteTelemetryStore implements TelemetryStore {
       stored++;
       if (rec.lamps.length === 0) continue;
       this.loadLatest(rec.lamps, staged);
-      const hour = Math.floor(rec.ts / HOUR_MS) * HOUR_MS;
-      const periodS = rec.periodS;
-      const rows: unknown[] = new Array(rec.lamps.length);
-      const cab = cabinetHours.row(rec.cabinetId, hour, rec.cabinetId, rec.ts, 0);
-      let i = 0;
+      const m = packed.cabinets.length;
+      packed.cabinets.push(rec.cabinetId);
+      packed.messages[m * 3] = rec.ts;
+      packed.messages[m * 3 + 1] = rec.periodS;
+      packed.messages[m * 3 + 2] = rec.lamps.length;
+      const gapMs = GAP_PERIODS * rec.periodS * 1000;
       for (const lamp of rec.lamps) {
         const prev = staged.get(lamp.id) ?? this.latest.get(lamp.id);
         let delta = 0;
-        let gap = false;
+        let gap = 0;
         if (!prev || prev.cabinetId !== rec.cabinetId) lampCabinets.push(lamp.id, rec.cabinetId);
         if (!prev) {
           staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh, cabinetId: rec.cabinetId });
         } else if (rec.ts > prev.ts) {
           delta = lamp.energyWh < prev.energyWh ? lamp.energyWh : lamp.energyWh - prev.energyWh;
-          gap = rec.ts - prev.ts > GAP_PERIODS * periodS * 1000;
+          if (rec.ts - prev.ts > gapMs) gap = 1;
           staged.set(lamp.id, { ts: rec.ts, energyWh: lamp.energyWh, cabinetId: rec.cabinetId });
         }
-        const h = lampHours.row(lamp.id, hour, rec.cabinetId, rec.ts, lamp.energyWh);
-        h.cabinetId = rec.cabinetId;
-        if (rec.ts > h.lastTs) {
-          h.lastTs = rec.ts;
-          h.lastEnergyWh = lamp.energyWh;
-        }
-        addSample(h, delta, gap, lamp.level, periodS);
-        addSample(cab, delta, gap, lamp.level, periodS);
-        rows[i++] = [lamp.id, lamp.level, lamp.powerW, lamp.energyWh, delta, lamp.fault];
+        const i = packed.ids.length;
+        packed.ids.push(lamp.id);
+        const v = packed.values;
+        v[i * 5] = lamp.level;
+        v[i * 5 + 1] = lamp.powerW;
+        v[i * 5 + 2] = lamp.energyWh;
+        v[i * 5 + 3] = delta;
+        v[i * 5 + 4] = gap;
+        if (lamp.fault !== null) packed.faults.push([i, lamp.fault]);
       }
-      sets.push(rec.cabinetId, rec.ts, JSON.stringify(rows));
       samples += rec.lamps.length;
     }
     if (stored > 0) {
       this.insertOps(ops, 'telemetry_messages', MESSAGE_COLUMNS, MESSAGE_CHUNK, messages, 'ON CONFLICT DO NOTHING');
-      this.insertOps(ops, 'sample_sets', SET_COLUMNS, SET_CHUNK, sets);
       this.insertOps(ops, 'lamp_cabinets', ['lamp_id', 'cabinet_id'], LAMP_CABINET_CHUNK, lampCabinets, 'ON CONFLICT DO NOTHING');
-      this.rollupOps(ops, lampHours, cabinetHours);
     }
-    return { ops, keys: [...inBatch], staged, result: { stored, duplicates, samples } };
+    return { ops, samples: packed.ids.length > 0 ? packed : undefined, keys: [...inBatch], staged, result: { stored, duplicates, samples } };
   }
 
   async writePresence(batch: readonly PresenceRecord[]): Promise<void> {
@@ -785,41 +881,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (!unknown) return;
     for (const row of this.st!.latestOf.iterate(JSON.stringify(unknown))) {
       staged.set(row.lampId, { ts: row.ts, energyWh: row.energyWh, cabinetId: row.cabinetId });
-    }
-  }
-
-  /** Adds a batch's hourly sums to the roll-up tables: multi-row upserts, inside the write's transaction. */
-  private rollupOps(ops: SqlOp[], lampHours: HourSumsMap, cabinetHours: HourSumsMap): void {
-    if (lampHours.size > 0) {
-      const values: SqlValue[] = new Array(lampHours.size * LAMP_HOUR_COLUMNS.length);
-      let k = 0;
-      for (const h of lampHours.values()) {
-        values[k++] = h.id;
-        values[k++] = h.hour;
-        values[k++] = h.cabinetId;
-        values[k++] = h.energyWh;
-        values[k++] = h.gapWh;
-        values[k++] = h.samples;
-        values[k++] = h.levelS;
-        values[k++] = h.onS;
-        values[k++] = h.lastTs;
-        values[k++] = h.lastEnergyWh;
-      }
-      this.insertOps(ops, 'lamp_hours', LAMP_HOUR_COLUMNS, ROLLUP_CHUNK, values, LAMP_HOUR_UPSERT);
-    }
-    if (cabinetHours.size > 0) {
-      const values: SqlValue[] = new Array(cabinetHours.size * CABINET_HOUR_COLUMNS.length);
-      let k = 0;
-      for (const h of cabinetHours.values()) {
-        values[k++] = h.hour;
-        values[k++] = h.id;
-        values[k++] = h.energyWh;
-        values[k++] = h.gapWh;
-        values[k++] = h.samples;
-        values[k++] = h.levelS;
-        values[k++] = h.onS;
-      }
-      this.insertOps(ops, 'cabinet_hours', CABINET_HOUR_COLUMNS, ROLLUP_CHUNK, values, CABINET_HOUR_UPSERT);
     }
   }
 
