@@ -2,9 +2,9 @@ import { FieldType, InfluxDB, type ISchemaOptions } from 'influx';
 import type { Clock } from '../../core/clock.js';
 import { LucioleError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { FaultCode } from '../../protocol/index.js';
+import { presenceKindSchema, type FaultCode } from '../../protocol/index.js';
 import { SeqRangeSet } from '../seq-ranges.js';
-import type { LampEnergy, LampSample, TelemetryStore } from '../stores.js';
+import type { LampEnergy, LampSample, PresenceEvent, TelemetryStore } from '../stores.js';
 import { energyFromCounters, type CounterSeries } from './counter-energy.js';
 import { influx1Sink } from './influx-http.js';
 import type { LampZones } from './influx-points.js';
@@ -251,6 +251,22 @@ export class InfluxDb1Store extends QueuedInfluxStore implements TelemetryStore 
     return out.sort((a, b) => (a.lampId < b.lampId ? -1 : a.lampId > b.lampId ? 1 : 0));
   }
 
+  /** Each detection in the window, oldest first (the what-if replays them). */
+  async presenceEvents(from: number, to: number): Promise<PresenceEvent[]> {
+    this.requireWriter();
+    const [res] = await this.query([`SELECT "count" FROM ${this.raw('presence')} WHERE ${window(from, to)} GROUP BY lamp, kind`]);
+    const out: PresenceEvent[] = [];
+    for (const s of res?.series ?? []) {
+      const kind = presenceKindSchema.safeParse(s.tags?.kind);
+      const lampId = s.tags?.lamp;
+      // Points written by something else than Luciole, without a known kind: not a detection.
+      if (!kind.success || !lampId) continue;
+      const c = columnsOf(s, ['time']);
+      for (const r of s.values) out.push({ lampId, ts: Number(r[c.time!]), kind: kind.data });
+    }
+    return out.sort(byTimeThenLamp);
+  }
+
   /**
    * Deletes raw points older than `before` (the `raw` retention policy also does it on its own).
    * Returns messages + lamp samples + presence points removed, counted just before.
@@ -358,4 +374,8 @@ function columnsOf(s: RawSeries, names: string[]): Record<string, number | undef
 
 function normalise(q: string): string {
   return q.replace(/\s+/g, ' ').toLowerCase();
+}
+
+function byTimeThenLamp(a: PresenceEvent, b: PresenceEvent): number {
+  return a.ts - b.ts || (a.lampId < b.lampId ? -1 : a.lampId > b.lampId ? 1 : 0);
 }

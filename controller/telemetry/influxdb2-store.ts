@@ -2,9 +2,9 @@ import { flux, InfluxDB, type ParameterizedQuery, type QueryApi } from '@influxd
 import type { Clock } from '../../core/clock.js';
 import { LucioleError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { FaultCode } from '../../protocol/index.js';
+import { presenceKindSchema, type FaultCode } from '../../protocol/index.js';
 import { SeqRangeSet } from '../seq-ranges.js';
-import type { LampEnergy, LampSample, TelemetryStore } from '../stores.js';
+import type { LampEnergy, LampSample, PresenceEvent, TelemetryStore } from '../stores.js';
 import { energyFromCounters, type CounterSeries } from './counter-energy.js';
 import { influx2Sink, withSlash } from './influx-http.js';
 import type { LampZones } from './influx-points.js';
@@ -156,6 +156,24 @@ export class InfluxDb2Store extends QueuedInfluxStore implements TelemetryStore 
     return rows
       .map((r) => ({ lampId: String(r.lamp), count: Number(r._value) }))
       .sort((a, b) => (a.lampId < b.lampId ? -1 : a.lampId > b.lampId ? 1 : 0));
+  }
+
+  /** Each detection in the window, oldest first (the what-if replays them). */
+  async presenceEvents(from: number, to: number): Promise<PresenceEvent[]> {
+    this.requireWriter();
+    const [start, stop] = range(from, to);
+    const rows = await this.rows(flux`from(bucket: ${this.opts.bucket})
+  |> range(start: ${start}, stop: ${stop})
+  |> filter(fn: (r) => r._measurement == "presence" and r._field == "count")
+  |> keep(columns: ["_time", "lamp", "kind"])`);
+    const out: PresenceEvent[] = [];
+    for (const r of rows) {
+      const kind = presenceKindSchema.safeParse(r.kind);
+      // Points written by something else than Luciole, without a known kind: not a detection.
+      if (!kind.success || typeof r.lamp !== 'string') continue;
+      out.push({ lampId: r.lamp, ts: Date.parse(String(r._time)), kind: kind.data });
+    }
+    return out.sort((a, b) => a.ts - b.ts || (a.lampId < b.lampId ? -1 : a.lampId > b.lampId ? 1 : 0));
   }
 
   /** Deletes raw points older than `before` through the delete API; returns the points counted just before. */

@@ -156,6 +156,12 @@ export async function expectAnswers(
       [T0 + 7 * MIN, T0 + 60 * MIN],
     ] as const) {
       expect(await store.presenceCounts(from, to)).toEqual(referencePresence(presence, from, to));
+      expect(await store.presenceEvents?.(from, to)).toEqual(
+        presence
+          .filter((p) => p.ts >= from && p.ts < to)
+          .map((p) => ({ lampId: p.lampId, ts: p.ts, kind: p.kind }))
+          .sort((a, b) => a.ts - b.ts),
+      );
     }
   }
 }
