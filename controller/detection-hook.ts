@@ -7,6 +7,7 @@ import { DetectorSet, type DetectionCounters } from './detection/detector-set.js
 import { Thresholds } from './detection/thresholds.js';
 import { CONTROLLER_SUBJECT, type Finding } from './detection/types.js';
 import type { LampRecord } from './inventory-schema.js';
+import { LinkList, SlotGraph } from './neighbours.js';
 import { MqttAlertPublisher, type PublishFn } from './notify/mqtt-alerts.js';
 import type { Notifier } from './notify/notifier.js';
 import type { AlertView, LiveEvent } from './views.js';
@@ -60,13 +61,14 @@ export class DetectionHook {
   private readonly manager: AlertManager;
   private readonly mqtt: MqttAlertPublisher;
   private readonly errors: RateLimitedLog;
-  private adjacency = new Map<string, string[]>();
+  private adjacency = SlotGraph.fromLinks(new Map(), [], new Int32Array(0), new Int32Array(0), 0);
   private stopTimer: (() => void) | null = null;
   /** Controller time of the first check that found the telemetry database unavailable. */
   private storageDownSince: number | null = null;
 
   constructor(private readonly opts: DetectionHookOptions) {
-    const neighbours = (id: string): readonly string[] => this.adjacency.get(id) ?? [];
+    // Asked when alerts change and when a sensor's neighbourhood is first needed, not per reading.
+    const neighbours = (id: string): readonly string[] => this.adjacency.neighbours(id);
     this.detectors = new DetectorSet({
       thresholds: opts.thresholds ?? new Thresholds(),
       site: opts.site,
@@ -106,20 +108,42 @@ export class DetectionHook {
 
   /** The inventory changed (import): lamps, their cabinets and the neighbour graph. */
   setInventory(lamps: readonly LampRecord[]): void {
-    const adj = new Map<string, Set<string>>();
-    const link = (a: string, b: string): void => {
-      let s = adj.get(a);
-      if (!s) adj.set(a, (s = new Set()));
-      s.add(b);
+    // The records themselves, not a copy of four fields each: 100,000 objects fewer (issue 8).
+    this.detectors.setInventory(lamps);
+    // Every id a lamp lists is a node, known lamp or not, and a lamp listing itself is its own
+    // neighbour: what the detectors were given before the graph was held as slots. Lamps keep
+    // the detectors' slots (one id Map for both); ids only listed as neighbours come after.
+    const lampSlots = this.detectors.lampSlots();
+    const ids: string[] = new Array(this.detectors.lampCount);
+    for (let s = 0; s < ids.length; s++) ids[s] = this.detectors.lampAt(s)!.id;
+    const extra = new Map<string, number>();
+    const slotOf = (id: string): number => {
+      let s = lampSlots.get(id) ?? extra.get(id);
+      if (s === undefined) {
+        s = ids.length;
+        extra.set(id, s);
+        ids.push(id);
+      }
+      return s;
     };
+    let links = 0;
+    for (const l of lamps) links += l.neighbours.length * 2;
+    const pairs = new LinkList(links);
     for (const l of lamps) {
+      const a = slotOf(l.id);
       for (const n of l.neighbours) {
-        link(l.id, n);
-        link(n, l.id);
+        const b = slotOf(n);
+        pairs.add(a, b);
+        pairs.add(b, a);
       }
     }
-    this.adjacency = new Map([...adj].map(([k, s]) => [k, [...s]]));
-    this.detectors.setInventory(lamps.map((l) => ({ id: l.id, cabinetId: l.cabinetId, zone: l.zone, nominalPowerW: l.nominalPowerW })));
+    const lookup = { get: (id: string): number | undefined => lampSlots.get(id) ?? extra.get(id) };
+    this.adjacency = SlotGraph.fromLinks(lookup, ids, pairs.from, pairs.to, pairs.count);
+  }
+
+  /** The lamp's neighbours as the detectors and the alert manager see them (a new array). */
+  neighbours(lampId: string): readonly string[] {
+    return this.adjacency.neighbours(lampId);
   }
 
   telemetry(cabinetId: string, msg: Telemetry): void {

@@ -18,6 +18,30 @@ describe('LiveState', () => {
     expect(live.lamp('L1')).toBeUndefined();
   });
 
+  it('keeps many lamps through growth, and their values through a retain that renumbers them', () => {
+    const live = new LiveState();
+    const ids = Array.from({ length: 300 }, (_, i) => `L${i}`);
+    const all = new Set(ids);
+    live.applyTelemetry('C1', 1000, 60, ids.slice(0, 150).map((id, i) => ({ ...reading(id, i % 100), fault: i === 7 ? 'driver_failure' as const : null })), all);
+    live.applyTelemetry('C2', 2000, 60, ids.slice(150).map((id, i) => reading(id, i % 100)), all);
+    expect(live.lamp('L7')).toEqual({ cabinetId: 'C1', level: 7, powerW: 3.5, fault: 'driver_failure', lastTs: 1000 });
+    expect(live.lamp('L299')).toEqual({ cabinetId: 'C2', level: 49, powerW: 24.5, fault: null, lastTs: 2000 });
+    // Every even lamp leaves the inventory: the odd ones keep their values.
+    live.retainLamps((id) => Number(id.slice(1)) % 2 === 1);
+    expect(live.lamp('L8')).toBeUndefined();
+    expect(live.lamp('L9')).toEqual({ cabinetId: 'C1', level: 9, powerW: 4.5, fault: null, lastTs: 1000 });
+    expect(live.lamp('L299')).toEqual({ cabinetId: 'C2', level: 49, powerW: 24.5, fault: null, lastTs: 2000 });
+    // A lamp that left comes back as new; a lamp moved to another cabinet says so.
+    live.applyTelemetry('C3', 3000, 60, [reading('L8', 20), reading('L9', 30)], all);
+    expect(live.lamp('L8')).toEqual({ cabinetId: 'C3', level: 20, powerW: 10, fault: null, lastTs: 3000 });
+    expect(live.lamp('L9')).toMatchObject({ cabinetId: 'C3', level: 30 });
+    // What lamp() returned is a snapshot.
+    const before = live.lamp('L9')!;
+    live.applyTelemetry('C3', 4000, 60, [reading('L9', 60)], all);
+    expect(before.level).toBe(30);
+    expect(live.lamp('L9')!.level).toBe(60);
+  });
+
   it('tracks online transitions and keeps the last full status across a Last Will', () => {
     const live = new LiveState();
     expect(live.markSeen('C1', 10)).toBe(true);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { LampRecord } from './inventory-schema.js';
-import { NeighbourGraph } from './neighbours.js';
+import fc from 'fast-check';
+import { LinkList, NeighbourGraph, SlotGraph } from './neighbours.js';
 
 function lamp(id: string, cabinetId: string, neighbours: string[]): LampRecord {
   return { id, cabinetId, zone: 'z', lat: 45.76, lon: 4.83, nominalPowerW: 30, baselinePowerW: null, neighbours };
@@ -53,5 +54,91 @@ describe('NeighbourGraph', () => {
       { cabinetId: 'C2', lampId: 'P1', hops: 1 },
       { cabinetId: 'C3', lampId: 'Q1', hops: 0 },
     ]);
+  });
+});
+
+// The Map-of-Sets graph the slot graph replaced (issue 8), kept as the oracle.
+function referenceTargets(lamps: readonly LampRecord[], from: string, propagate: number) {
+  const cabinets = new Map<string, string>();
+  for (const l of lamps) cabinets.set(l.id, l.cabinetId);
+  const sets = new Map<string, Set<string>>();
+  const link = (a: string, b: string): void => {
+    let s = sets.get(a);
+    if (!s) sets.set(a, (s = new Set()));
+    s.add(b);
+  };
+  for (const l of lamps) {
+    for (const n of l.neighbours) {
+      if (n === l.id || !cabinets.has(n)) continue;
+      link(l.id, n);
+      link(n, l.id);
+    }
+  }
+  const adjacency = new Map([...sets].map(([k, s]) => [k, [...s].sort()]));
+  const home = cabinets.get(from);
+  if (home === undefined || !(propagate >= 1)) return [];
+  const targets: Array<{ cabinetId: string; lampId: string; hops: number }> = [];
+  const seen = new Set([from]);
+  let frontier = [from];
+  for (let d = 1; d <= propagate && frontier.length > 0; d++) {
+    const next: string[] = [];
+    for (const id of frontier) {
+      for (const n of adjacency.get(id) ?? []) {
+        if (seen.has(n)) continue;
+        seen.add(n);
+        const c = cabinets.get(n)!;
+        if (c === home) next.push(n);
+        else targets.push({ cabinetId: c, lampId: n, hops: propagate - d });
+      }
+    }
+    frontier = next;
+  }
+  return targets;
+}
+
+describe('NeighbourGraph as slots', () => {
+  const id = fc.constantFrom('L0', 'L1', 'L2', 'L3', 'L4', 'L5', 'L6', 'L7', 'L8', 'L9', 'x');
+  const lampArb = fc.record({ id, cabinetId: fc.constantFrom('C1', 'C2', 'C3'), neighbours: fc.array(id, { maxLength: 5 }) });
+
+  it('gives the targets the Map-of-Sets graph gave, duplicates, self links and unknown ids included', () => {
+    fc.assert(
+      fc.property(fc.array(lampArb, { maxLength: 12 }), id, fc.integer({ min: 0, max: 5 }), (raw, from, propagate) => {
+        const lamps = raw.map((l) => lamp(l.id, l.cabinetId, l.neighbours));
+        const g = new NeighbourGraph(lamps);
+        // Twice: the visit marks of one search must not leak into the next.
+        expect(g.relayTargets(from, propagate)).toEqual(referenceTargets(lamps, from, propagate));
+        expect(g.relayTargets(from, propagate)).toEqual(referenceTargets(lamps, from, propagate));
+        const cabinets = new Map(lamps.map((l) => [l.id, l.cabinetId]));
+        expect(g.cabinetOf(from)).toBe(cabinets.get(from));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('SlotGraph.fromLinks', () => {
+  it('keeps each row as a Set filled link by link would, or sorted by id', () => {
+    const ids = ['d', 'a', 'c', 'b', 'e'];
+    const slotById = new Map(ids.map((x, i) => [x, i]));
+    const pair = fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }));
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 30 }), (pairs) => {
+        const links = new LinkList(1);
+        const sets = new Map<string, Set<string>>();
+        for (const [a, b] of pairs) {
+          links.add(a, b);
+          let s = sets.get(ids[a]!);
+          if (!s) sets.set(ids[a]!, (s = new Set()));
+          s.add(ids[b]!);
+        }
+        const inOrder = SlotGraph.fromLinks(slotById, ids, links.from, links.to, links.count);
+        const sorted = SlotGraph.fromLinks(slotById, ids, links.from, links.to, links.count, true);
+        for (const x of [...ids, 'unknown']) {
+          expect(inOrder.neighbours(x)).toEqual([...(sets.get(x) ?? [])]);
+          expect(sorted.neighbours(x)).toEqual([...(sets.get(x) ?? [])].sort());
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -10,7 +10,7 @@ export interface CabinetSample {
   msg: Telemetry;
   /** The cabinet's lamps in the inventory, and their slots (same order). */
   lamps: readonly LampInfo[];
-  slots: readonly number[];
+  slots: ArrayLike<number>;
   /** Readings in the message of the cabinet's own lamps, and the sum of their power. */
   present: number;
   sumW: number;

@@ -24,6 +24,8 @@ export interface DetectorSetOptions {
   defaultPeriodS: number;
 }
 
+const NO_SLOTS = new Int32Array(0);
+
 export interface DetectionCounters {
   /** Telemetry messages older than one already judged (late replays, duplicates): not judged. */
   late: number;
@@ -48,7 +50,8 @@ export class DetectorSet {
   /** Message number in which a slot was last read: lamps present in the current message. */
   private seenIn: Float64Array = new Float64Array(0);
   private msgNo = 0;
-  private lampsByCabinet = new Map<string, { lamps: LampInfo[]; slots: number[] }>();
+  /** Each cabinet's lamps and their slots, exact-size arrays (100,000 lamps: 1 MB, not 3). */
+  private lampsByCabinet = new Map<string, { lamps: LampInfo[]; slots: Int32Array }>();
   private readonly marks = new ClearedMarks();
   private readonly lastTs = new Map<string, number>();
   private readonly lampDetectors: LampDetector[];
@@ -80,7 +83,7 @@ export class DetectorSet {
   setInventory(lamps: readonly LampInfo[]): void {
     const slotById = new Map<string, number>();
     const list: LampInfo[] = [];
-    const byCabinet = new Map<string, { lamps: LampInfo[]; slots: number[] }>();
+    const byCabinet = new Map<string, { lamps: LampInfo[]; slots: Int32Array }>();
     for (const l of lamps) {
       // A duplicate id keeps its last record, as the Map of records did.
       let slot = slotById.get(l.id);
@@ -90,12 +93,20 @@ export class DetectorSet {
         list.push(l);
       } else list[slot] = l;
     }
+    // Counted first, so each cabinet's arrays are allocated once at their size.
+    const counts = new Map<string, number>();
+    for (const l of list) counts.set(l.cabinetId, (counts.get(l.cabinetId) ?? 0) + 1);
+    const fill = new Map<string, number>();
     for (const [slot, l] of list.entries()) {
-      const c = byCabinet.get(l.cabinetId);
-      if (c) {
-        c.lamps.push(l);
-        c.slots.push(slot);
-      } else byCabinet.set(l.cabinetId, { lamps: [l], slots: [slot] });
+      let c = byCabinet.get(l.cabinetId);
+      if (!c) {
+        const n = counts.get(l.cabinetId)!;
+        byCabinet.set(l.cabinetId, (c = { lamps: new Array<LampInfo>(n), slots: new Int32Array(n) }));
+      }
+      const i = fill.get(l.cabinetId) ?? 0;
+      fill.set(l.cabinetId, i + 1);
+      c.lamps[i] = l;
+      c.slots[i] = slot;
     }
     const from = new Int32Array(list.length);
     for (const [slot, l] of list.entries()) from[slot] = this.slotById.get(l.id) ?? -1;
@@ -113,6 +124,20 @@ export class DetectorSet {
     this.lamps = list;
     this.lampT = list.map((l) => this.t.forLamp(l));
     this.lampsByCabinet = byCabinet;
+  }
+
+  /** Lamp id → slot of the current inventory (0 to lampCount − 1), shared, not to be changed. */
+  lampSlots(): ReadonlyMap<string, number> {
+    return this.slotById;
+  }
+
+  /** The lamp at each slot of the current inventory. */
+  lampAt(slot: number): LampInfo | undefined {
+    return this.lamps[slot];
+  }
+
+  get lampCount(): number {
+    return this.lamps.length;
   }
 
   /**
@@ -188,7 +213,7 @@ export class DetectorSet {
       cabinetId,
       msg,
       lamps: c?.lamps ?? [],
-      slots: c?.slots ?? [],
+      slots: c?.slots ?? NO_SLOTS,
       present,
       sumW,
       seenIn: this.seenIn,
