@@ -102,7 +102,7 @@ async function main(): Promise<void> {
         break;
       case 'city':
         r = await runCity(
-          { ...DEFAULT_CITY, durationS: Math.round((f['city-minutes'] ?? 3) * 60), controllerNagle: f['controller-nagle'] ?? false },
+          { ...DEFAULT_CITY, durationS: Math.round((f['city-minutes'] ?? 3) * 60), controllerNagle: f['controller-nagle'] ?? false, cpuProf: f['cpu-prof'] ?? false },
           command,
         );
         break;

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { LucioleError } from '../core/errors.js';
+import { useFrugalHeap } from '../core/heap.js';
 import { main } from './main.js';
+
+useFrugalHeap();
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof LucioleError) {

@@ -1,3 +1,4 @@
+import { summariseByOwner, summariseProfile, type ProfileEntry } from '../lib/profile.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,8 @@ export interface CityOptions {
   burstEveryMs: number;
   /** Nagle left on for the controller's own MQTT socket (the A/B of MqttLink turning it off). */
   controllerNagle: boolean;
+  /** A CPU profile of the server process over the measured window, summarised in the result. */
+  cpuProf: boolean;
 }
 
 export const DEFAULT_CITY: CityOptions = {
@@ -41,6 +44,7 @@ export const DEFAULT_CITY: CityOptions = {
   burstSize: 300,
   burstEveryMs: 30_000,
   controllerNagle: false,
+  cpuProf: false,
 };
 
 export async function runCity(o: CityOptions, command: string): Promise<ScenarioResult> {
@@ -59,7 +63,7 @@ export async function runCity(o: CityOptions, command: string): Promise<Scenario
     writeFileSync(inventoryFile, JSON.stringify(t.inventory));
     mkdirSync(join(dir, 'data'));
     console.log(`  ${o.name}: ${cabinets.length} cabinets, ${lamps} lamps, ${probes.length} lamps relaying across cabinets; starting…`);
-    server = new Worker('server', join(dir, 'server.log'));
+    server = new Worker('server', join(dir, 'server.log'), ['--expose-gc']);
     const t0 = performance.now();
     const ready = await server.request(
       {
@@ -96,9 +100,16 @@ export async function runCity(o: CityOptions, command: string): Promise<Scenario
     await server.request({ type: 'reset' }, 'reset');
     const meters = [new UsageMeter(server.pid, 2000), new UsageMeter(pubs.pid, 2000)];
     for (const m of meters) m.start();
+    if (o.cpuProf) await server.request({ type: 'profile-start' }, 'profile-started');
     await pubs.request({ type: 'go' }, 'going');
     await sleep(o.durationS * 1000);
     const [srv, pub] = meters.map((m) => m.stop());
+    let profile: { top: ProfileEntry[]; byOwner: ProfileEntry[] } | null = null;
+    if (o.cpuProf) {
+      const file = join(dir, 'window.cpuprofile');
+      await server.request({ type: 'profile-stop', file }, 'profile-stopped');
+      profile = { top: summariseProfile(file, 15), byOwner: summariseByOwner(file, 10) };
+    }
     const end = await server.request({ type: 'report' }, 'report');
     const pubEnd = await pubs.request({ type: 'report' }, 'report');
     const stored = end.latency as LatencySummary;
@@ -110,7 +121,8 @@ export async function runCity(o: CityOptions, command: string): Promise<Scenario
         { label: 'controller+broker CPU', value: round(srv!.cores * 100, 1), unit: '% of a core', target: '< 10' },
         { label: 'controller+broker RSS max', value: srv!.rssMbMax, unit: 'MB', target: '< 500' },
         { label: 'RSS per lamp (whole process)', value: round((srv!.rssMbMax * 1024) / lamps, 2), unit: 'KB' },
-        { label: 'JS heap per lamp', value: round(((end.heapUsedMb as number) * 1024) / lamps, 2), unit: 'KB' },
+        { label: 'JS heap per lamp (used at the end)', value: round(((end.heapUsedMb as number) * 1024) / lamps, 2), unit: 'KB' },
+        { label: 'JS heap per lamp (live, after a full GC)', value: round(((end.heapLiveMb as number) * 1024) / lamps, 2), unit: 'KB' },
         { label: 'lamp-samples stored', value: end.samples as number, unit: '' },
         { label: 'publish→stored p50', value: stored.p50, unit: 'ms' },
         { label: 'publish→stored p99', value: stored.p99, unit: 'ms', target: '< 100' },
@@ -130,7 +142,7 @@ export async function runCity(o: CityOptions, command: string): Promise<Scenario
       durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
       load: { cores: os.cpus().length, loadavgBefore: loadBefore, loadavgAfter: loadNow() },
       figures,
-      details: { options: o, lamps, cabinets: cabinets.length, probes: probes.length, startupS, connectS, server: srv, publishers: pub, serverReport: end, publisherReport: pubEnd },
+      details: { options: o, lamps, cabinets: cabinets.length, probes: probes.length, startupS, connectS, server: srv, publishers: pub, serverReport: end, publisherReport: pubEnd, profile },
     };
   } finally {
     await pubs?.stop(60_000);

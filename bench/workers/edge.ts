@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { z } from 'zod';
 import { scaledClock } from '../../core/clock.js';
+import { useFrugalHeap } from '../../core/heap.js';
 import { createLogger } from '../../core/log.js';
 import { createDimmingEngine } from '../../edge-agent/dimming/engine.js';
 import { EdgeAgent } from '../../edge-agent/agent.js';
@@ -29,6 +30,8 @@ const startSchema = z.object({
 
 const probeSchema = z.object({ type: z.literal('probe'), policy: policySchema, nights: z.number().int().positive(), firstDusk: z.number() });
 
+// As `luciole edge-agent` does: this process stands for it.
+useFrugalHeap();
 const log = createLogger({ level: 'warn', name: 'bench-edge' });
 let agent: EdgeAgent | null = null;
 let driver: SimulatedDriver | null = null;

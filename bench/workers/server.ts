@@ -1,8 +1,11 @@
+import inspector from 'node:inspector';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { systemClock } from '../../core/clock.js';
+import { useFrugalHeap } from '../../core/heap.js';
 import { createLogger } from '../../core/log.js';
 import { CredentialStore } from '../../broker/credentials.js';
 import { startBroker, type RunningBroker } from '../../broker/broker.js';
@@ -38,6 +41,8 @@ const startSchema = z.object({
   clientNagle: z.boolean().default(false),
 });
 
+// As `luciole serve` does: this process stands for it.
+useFrugalHeap();
 const log = createLogger({ level: 'warn', name: 'bench-server' });
 const latency = new Samples();
 let messages = 0;
@@ -47,6 +52,11 @@ let broker: RunningBroker | null = null;
 let floorClient: MqttClient | null = null;
 let db: Database.Database | null = null;
 let progress: NodeJS.Timeout | null = null;
+let profiler: inspector.Session | null = null;
+
+function post(session: inspector.Session, method: string): Promise<unknown> {
+  return new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+}
 
 onParentMessage(async (m) => {
   switch (m.type) {
@@ -62,8 +72,33 @@ onParentMessage(async (m) => {
       latency.clear();
       reply({ type: 'reset', messages, samples });
       return;
+    // A CPU profile of the measured window only (start-up, which --cpu-prof would include, is
+    // most of a city run's CPU time).
+    case 'profile-start':
+      profiler = new inspector.Session();
+      profiler.connect();
+      await post(profiler, 'Profiler.enable');
+      await post(profiler, 'Profiler.start');
+      reply({ type: 'profile-started' });
+      return;
+    case 'profile-stop': {
+      const file = z.object({ file: z.string() }).parse(m).file;
+      const result = (await post(profiler!, 'Profiler.stop')) as { profile: unknown };
+      writeFileSync(file, JSON.stringify(result.profile));
+      profiler!.disconnect();
+      profiler = null;
+      reply({ type: 'profile-stopped' });
+      return;
+    }
     case 'report': {
       const mem = process.memoryUsage();
+      // Started with --expose-gc (city): what is live after a full collection, per lamp.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      let heapLiveMb: number | null = null;
+      if (gc) {
+        gc();
+        heapLiveMb = process.memoryUsage().heapUsed / 1048576;
+      }
       reply({
         type: 'report',
         messages,
@@ -71,6 +106,7 @@ onParentMessage(async (m) => {
         latency: latency.summary(),
         stats: server ? server.controller.stats() : null,
         heapUsedMb: mem.heapUsed / 1048576,
+        heapLiveMb,
         rssMb: mem.rss / 1048576,
       });
       return;
