@@ -13,7 +13,7 @@ import { telemetryConfigSchema } from '../controller/telemetry/telemetry-config.
 import { CommandKeyStore } from '../controller/command-signing.js';
 import { Controller } from '../controller/controller.js';
 import { RetentionJob } from '../controller/retention.js';
-import { buildNotifier, describeNotifications, loadNotificationsFile } from '../controller/notify/notifications-config.js';
+import { buildNotifier, describeNotifications, loadNotificationsFile, withTownTimeZone } from '../controller/notify/notifications-config.js';
 import type { ConfigStore, TelemetryStore } from '../controller/stores.js';
 import { buildApp } from '../dashboard/app.js';
 import type { ServeConfig } from './serve-config.js';
@@ -108,12 +108,14 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       dataDir: cfg.dataDir,
       clock,
       logger,
-      lampZones: new Map(configStore.lamps().map((l) => [l.id, l.zone])),
+      // Zone tags are for InfluxDB only; reading every lamp is not free for a large town.
+      ...(telemetryConfig.telemetry === 'sqlite' ? {} : { lampZones: new Map(configStore.lamps().map((l) => [l.id, l.zone])) }),
     });
     await telemetryStore.open();
     cleanups.push(() => telemetryStore.close());
 
-    const notifications = cfg.notifications ?? (cfg.notificationsFile ? loadNotificationsFile(cfg.notificationsFile, process.env) : null);
+    const configured = cfg.notifications ?? (cfg.notificationsFile ? loadNotificationsFile(cfg.notificationsFile, process.env) : null);
+    const notifications = configured ? withTownTimeZone(configured, configStore.town().site.timezone) : null;
     const notifier = notifications ? buildNotifier(notifications, clock, logger.child({ part: 'controller' })) : null;
     if (notifications) logger.info({ notifications: describeNotifications(notifications) }, 'alert notifications');
 

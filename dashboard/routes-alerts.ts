@@ -64,12 +64,12 @@ export function registerAlertRoutes(app: FastifyInstance, opts: AlertRoutesOptio
     (what: 'getAlert' | 'acknowledgeAlert' | 'resolveAlert' | 'lampHistory') =>
     async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       if (controller[what]) return;
-      const body: ErrorBody = { code: 'LUCIOLE_ERR_NOT_CONFIGURED', message: 'this controller has no maintenance board' };
+      const body: ErrorBody = { code: 'LUCIOLE_ERR_NOT_CONFIGURED', message: "ce contrôleur n'a pas de tableau de maintenance" };
       await reply.code(501).send(body);
     };
   const findAlert = (id: string) => {
     const alert = controller.getAlert!(id);
-    if (!alert) throw new LucioleError('LUCIOLE_ERR_ALERT_NOT_FOUND', `no alert "${id}"`, 'id');
+    if (!alert) throw new LucioleError('LUCIOLE_ERR_ALERT_NOT_FOUND', `alerte « ${id} » introuvable`, 'id');
     return alert;
   };
 

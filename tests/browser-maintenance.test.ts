@@ -78,6 +78,9 @@ describe.skipIf(mode === 'skip')('maintenance board in a real browser', () => {
     await detail.waitFor();
     expect(await page.locator('[data-testid=detail-lamp]').innerText()).toBe(lampId);
     expect(await detail.innerText()).toContain('Règle');
+    // The controller's own transitions read as Luciole's, not as the data's `system`.
+    expect(await detail.innerText()).toContain('par Luciole (automatique)');
+    expect(await detail.innerText()).not.toContain('par system');
     // The lamp's week: level and power lines, the anomaly marked.
     await expect.poll(async () => ((await page.locator('[data-testid=power-line]').getAttribute('d')) ?? '').length, { timeout: 15_000 }).toBeGreaterThan(20);
     expect(await page.locator('[data-testid=anomaly-band]').count()).toBe(1);

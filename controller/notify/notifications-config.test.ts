@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
-import { buildNotifier, describeNotifications, loadNotificationsFile, parseNotificationsConfig } from './notifications-config.js';
+import { buildNotifier, describeNotifications, loadNotificationsFile, parseNotificationsConfig, withTownTimeZone } from './notifications-config.js';
 
 const SMTP_PASSWORD = 'smtp-password-from-env';
 const WEBHOOK_SECRET = 'webhook-secret-from-the-environment';
@@ -34,6 +34,16 @@ describe('notifications config', () => {
     for (const secret of [SMTP_PASSWORD, WEBHOOK_SECRET, 'luciole"', 'token=abc']) expect(shown).not.toContain(secret);
     expect(buildNotifier(c, new ManualClock(0), silentLogger())).not.toBeNull();
     expect(buildNotifier(parseNotificationsConfig({}, {}), new ManualClock(0), silentLogger())).toBeNull();
+  });
+
+  it("dates mails in the town's time zone unless the file names one", () => {
+    const smtp = { host: 'mail.example', from: 'luciole@example.org', to: ['equipe@example.org'] };
+    const plain = parseNotificationsConfig({ smtp }, {});
+    expect(withTownTimeZone(plain, 'America/Cayenne').smtp?.timeZone).toBe('America/Cayenne');
+    const named = parseNotificationsConfig({ smtp: { ...smtp, timeZone: 'Europe/Paris' } }, {});
+    expect(withTownTimeZone(named, 'America/Cayenne').smtp?.timeZone).toBe('Europe/Paris');
+    const hooksOnly = parseNotificationsConfig({ webhooks: [] }, {});
+    expect(withTownTimeZone(hooksOnly, 'America/Cayenne')).toBe(hooksOnly);
   });
 
   it('names the field at fault and never echoes a secret', () => {

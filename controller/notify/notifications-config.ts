@@ -48,6 +48,11 @@ export const notificationsConfigSchema = z.object({
   webhooks: z.array(webhookSettingsSchema).max(20).default([]),
   smtp: smtpSettingsSchema.optional(),
 });
+
+/** Mails date things in the town's time zone unless the file names one. */
+export function withTownTimeZone(c: NotificationsConfig, townZone: string): NotificationsConfig {
+  return c.smtp && c.smtp.timeZone === undefined ? { ...c, smtp: { ...c.smtp, timeZone: townZone } } : c;
+}
 export type NotificationsConfig = z.infer<typeof notificationsConfigSchema>;
 export type NotificationsConfigInput = z.input<typeof notificationsConfigSchema>;
 

@@ -63,3 +63,10 @@ export function formatNightDate(date) {
   const at = Date.parse(`${date}T12:00:00Z`);
   return Number.isFinite(at) ? dateTimeFormat('UTC', { day: 'numeric', month: 'short', year: 'numeric' }).format(at) : date;
 }
+
+/**
+ * Who did it: the controller's own transitions are `system` in the data (the same wording as the
+ * server's work orders and e-mails, controller/alerts/alert-text.ts `byFr`).
+ * @param {string} who
+ */
+export const formatWho = (who) => (who === 'system' ? 'Luciole (automatique)' : who);

@@ -1,6 +1,6 @@
 // @ts-check
 import { ApiError, api, tokenStore } from './api.js';
-import { formatClock, formatDateTime } from './format.js';
+import { formatClock, formatDateTime, formatWho } from './format.js';
 import { startLiveStream } from './live.js';
 import {
   ACTION_LABELS,
@@ -195,8 +195,8 @@ function renderDetail(a) {
   if (a.lampId) rows.push(['Lampe', a.lampId, 'detail-lamp']);
   rows.push(['Ouverte', `${formatDateTime(a.openedAt, tz)} (depuis ${formatAge(state.clockMs - a.openedAt)})`]);
   rows.push(['Dernière observation', `${formatDateTime(a.lastSeen, tz)} · ${a.count} fois`]);
-  if (a.acknowledgedBy) rows.push(['Prise en charge', `${a.acknowledgedBy}, ${formatDateTime(a.acknowledgedAt, tz)}`, 'detail-ack']);
-  if (a.resolvedBy) rows.push(['Résolue', `${a.resolvedBy}, ${formatDateTime(a.resolvedAt, tz)}${a.note ? ` — ${a.note}` : ''}`]);
+  if (a.acknowledgedBy) rows.push(['Prise en charge', `${formatWho(a.acknowledgedBy)}, ${formatDateTime(a.acknowledgedAt, tz)}`, 'detail-ack']);
+  if (a.resolvedBy) rows.push(['Résolue', `${formatWho(a.resolvedBy)}, ${formatDateTime(a.resolvedAt, tz)}${a.note ? ` — ${a.note}` : ''}`]);
   fillFields(ui.fields, rows);
   const ev = a.evidence;
   fillFields(
@@ -214,7 +214,7 @@ function renderDetail(a) {
   ui.foldedList.textContent = (a.folded ?? []).map((/** @type {any} */ f) => `${f.lampId ?? a.cabinetId} (${kindLabel(f.kind)})`).join(', ');
   ui.history.replaceChildren(
     ...(a.history ?? []).map((/** @type {any} */ h) =>
-      el('li', `${formatDateTime(h.at, tz)} — ${ACTION_LABELS[h.action] ?? h.action} par ${h.by}${h.note ? ` : ${h.note}` : ''}`),
+      el('li', `${formatDateTime(h.at, tz)} — ${ACTION_LABELS[h.action] ?? h.action} par ${formatWho(h.by)}${h.note ? ` : ${h.note}` : ''}`),
     ),
   );
   ui.acknowledge.disabled = a.state !== 'open';
