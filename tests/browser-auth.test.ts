@@ -1,18 +1,17 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMode, launchChromium } from './browser-kit.js';
 import { scaledClock } from '../core/clock.js';
 import { silentLogger } from '../core/log.js';
 import { startServer, type RunningServer } from '../cli/server.js';
-import { requireBinary, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
 
 /**
  * Sign-in by account in Debian's chromium: a wrong password is refused in French, the right one
  * opens the dashboard with the user's role shown, actions above the role are hidden, and signing
  * out ends the session on the server.
  */
-const CHROMIUM = process.env.LUCIOLE_CHROMIUM ?? '/usr/bin/chromium';
-const mode = requireBinary(CHROMIUM, existsSync(CHROMIUM));
+const mode = chromiumMode();
 const TOKEN = 'browser-auth-token-0123456789abcdef';
 const PASSWORD = 'mot de passe du maire';
 
@@ -35,10 +34,7 @@ describe.skipIf(mode === 'skip')('sign-in by account in a real browser', () => {
       { clock: scaledClock(Date.now(), 1), logger: silentLogger() },
     );
     expect((await admin('POST', '/api/users', { username: 'maire', role: 'viewer', password: PASSWORD })).status).toBe(201);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -1,18 +1,17 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMode, launchChromium } from './browser-kit.js';
 import { silentLogger } from '../core/log.js';
 import { startDemo, type RunningDemo } from '../cli/demo.js';
 import type { AlertView } from '../controller/views.js';
-import { eventually, requireBinary } from './helpers.js';
+import { eventually } from './helpers.js';
 
 /**
  * The maintenance board in Debian's chromium against a running demo with a burnt-out lamp:
  * the crew sees the alert (list and map), its evidence and the lamp's chart, takes it in hand,
  * prints the work order, and closes it with a note.
  */
-const CHROMIUM = process.env.LUCIOLE_CHROMIUM ?? '/usr/bin/chromium';
-const mode = requireBinary(CHROMIUM, existsSync(CHROMIUM));
+const mode = chromiumMode();
 const TOKEN = 'browser-maint-token-0123456789abcdef';
 
 describe.skipIf(mode === 'skip')('maintenance board in a real browser', () => {
@@ -42,10 +41,7 @@ describe.skipIf(mode === 'skip')('maintenance board in a real browser', () => {
       if (found) alert = found;
       return found !== undefined;
     }, 'the lamp_failure alert', 30_000);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -1,17 +1,15 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMode, launchChromium } from './browser-kit.js';
 import { silentLogger } from '../core/log.js';
 import { startDemo, type RunningDemo } from '../cli/demo.js';
-import { requireBinary } from './helpers.js';
 
 /**
  * The policy editor (/politiques) in Debian's chromium against a running demo: a technician
  * edits a slot, sees the curve change, publishes, watches every cabinet ack the new version,
  * and sets an override.
  */
-const CHROMIUM = process.env.LUCIOLE_CHROMIUM ?? '/usr/bin/chromium';
-const mode = requireBinary(CHROMIUM, existsSync(CHROMIUM));
+const mode = chromiumMode();
 const TOKEN = 'browser-policies-token-0123456789abcdef';
 
 describe.skipIf(mode === 'skip')('policy editor in a real browser', () => {
@@ -37,10 +35,7 @@ describe.skipIf(mode === 'skip')('policy editor in a real browser', () => {
       adminToken: TOKEN,
       logger: silentLogger(),
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {

@@ -1,21 +1,19 @@
-import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMode, launchChromium } from './browser-kit.js';
 import { startDemo, type RunningDemo } from '../cli/demo.js';
 import { energyReportSchema, type EnergyReport } from '../controller/reports/report-schema.js';
 import { addDays, localDate } from '../core/astro.js';
 import { silentLogger } from '../core/log.js';
 import { buildApp } from '../dashboard/app.js';
 import { fmtCompleteness, fmtKwh, fmtPct, headlineCards } from '../dashboard/ui/report-view.js';
-import { requireBinary } from './helpers.js';
 
 /**
  * The energy report page in Debian's chromium against a demo with two nights of history: the
  * numbers a person reads are the API's, formatted the French way.
  */
-const CHROMIUM = process.env.LUCIOLE_CHROMIUM ?? '/usr/bin/chromium';
-const mode = requireBinary(CHROMIUM, existsSync(CHROMIUM));
+const mode = chromiumMode();
 const TOKEN = 'browser-report-token-0123456789abcdef';
 
 /** Intl may put a no-break or a narrow no-break space; the reader sees a space either way. */
@@ -57,10 +55,7 @@ describe.skipIf(mode === 'skip')('energy report page in a real browser', () => {
       body: JSON.stringify({ tariffs: [{ from: '2020-01-01', to: null, eurPerKWh: 0.2 }], emissionFactorKgPerKWh: 0.053 }),
     });
     expect(put.status).toBe(200);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMode, launchChromium } from './browser-kit.js';
 import { silentLogger } from '../core/log.js';
 import { startDemo, type RunningDemo } from '../cli/demo.js';
 import type { AlertView } from '../controller/views.js';
-import { eventually, requireBinary } from './helpers.js';
+import { eventually } from './helpers.js';
 
 /**
  * One sign-in for every page (ui/page-session.js), in Debian's chromium against a demo with a
@@ -13,8 +13,7 @@ import { eventually, requireBinary } from './helpers.js';
  * do (and no request of the pages refused with a 403), and a session ended on the server
  * taking the page back to the sign-in form with the reason.
  */
-const CHROMIUM = process.env.LUCIOLE_CHROMIUM ?? '/usr/bin/chromium';
-const mode = requireBinary(CHROMIUM, existsSync(CHROMIUM));
+const mode = chromiumMode();
 const TOKEN = 'browser-sessions-token-0123456789abcdef';
 const PASSWORD = 'un mot de passe assez long';
 const USERS = { viewer: 'maire', maintenance: 'equipe', technician: 'technique' } as const;
@@ -76,10 +75,7 @@ describe.skipIf(mode === 'skip')('one session for every page, in a real browser'
       if (found) alert = found;
       return found !== undefined;
     }, 'the lamp_failure alert', 30_000);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMode, launchChromium } from './browser-kit.js';
 import { silentLogger } from '../core/log.js';
 import { startDemo, type RunningDemo } from '../cli/demo.js';
-import { requireBinary } from './helpers.js';
 
 /**
  * Debian's chromium, driven by playwright-core (no browser download), against a running demo:
  * what a person sees after `npm start`.
  */
-const CHROMIUM = process.env.LUCIOLE_CHROMIUM ?? '/usr/bin/chromium';
-const mode = requireBinary(CHROMIUM, existsSync(CHROMIUM));
+const mode = chromiumMode();
 const TOKEN = 'browser-test-token-0123456789abcdef';
 
 describe.skipIf(mode === 'skip')('dashboard in a real browser', () => {
@@ -28,18 +26,7 @@ describe.skipIf(mode === 'skip')('dashboard in a real browser', () => {
       adminToken: TOKEN,
       logger: silentLogger(),
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
