@@ -21,24 +21,10 @@ export interface ProfileEntry {
 }
 
 export function summariseProfile(file: string, top: number): ProfileEntry[] {
-  const p = profileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-  const frameOf = new Map<number, string>();
-  for (const n of p.nodes) {
-    const url = n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '');
-    frameOf.set(n.id, `${n.callFrame.functionName || '(anonymous)'} (${url || 'native'}${url ? `:${n.callFrame.lineNumber + 1}` : ''})`);
-  }
-  const self = new Map<string, number>();
-  let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i] ?? 0;
-    const frame = frameOf.get(p.samples[i]!) ?? '?';
-    self.set(frame, (self.get(frame) ?? 0) + dt);
-    total += dt;
-  }
-  return [...self]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([frame, us]) => ({ frame, selfPct: Math.round((1000 * us) / total) / 10 }));
+  return selfTime(file, top, (functionName, url, lineNumber) => {
+    const short = url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '');
+    return `${functionName || '(anonymous)'} (${short || 'native'}${short ? `:${lineNumber + 1}` : ''})`;
+  });
 }
 
 /**
@@ -46,15 +32,20 @@ export function summariseProfile(file: string, top: number): ProfileEntry[] {
  * code by top folder (`luciole/controller`), Node's internals, or V8 (GC, idle, builtins).
  */
 export function summariseByOwner(file: string, top: number): ProfileEntry[] {
+  return selfTime(file, top, (functionName, url) => ownerOfFrame(functionName, url));
+}
+
+/** The `top` largest self times, each sample counted for the key `keyOf` gives its frame. */
+function selfTime(file: string, top: number, keyOf: (functionName: string, url: string, lineNumber: number) => string): ProfileEntry[] {
   const p = profileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-  const ownerOf = new Map<number, string>();
-  for (const n of p.nodes) ownerOf.set(n.id, ownerOfFrame(n.callFrame.functionName, n.callFrame.url));
+  const keys = new Map<number, string>();
+  for (const n of p.nodes) keys.set(n.id, keyOf(n.callFrame.functionName, n.callFrame.url, n.callFrame.lineNumber));
   const self = new Map<string, number>();
   let total = 0;
   for (let i = 0; i < p.samples.length; i++) {
     const dt = p.timeDeltas[i] ?? 0;
-    const owner = ownerOf.get(p.samples[i]!) ?? '?';
-    self.set(owner, (self.get(owner) ?? 0) + dt);
+    const key = keys.get(p.samples[i]!) ?? '?';
+    self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   }
   return [...self]
