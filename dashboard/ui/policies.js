@@ -320,12 +320,22 @@ async function refreshCurve() {
   }
   // An answer to an older edit must not overwrite a newer one.
   if (seq !== state.curveSeq) return;
-  renderCurve(ui.curve, drafted, current);
-  ui.curve.dataset.profile = profile;
-  ui.curveRule.textContent = drafted.calendarRule
-    ? `Cette nuit-là, la règle du calendrier « ${drafted.calendarRule} » fait suivre le profil « ${drafted.effectiveProfile} ».`
-    : '';
+  showCurve(profile, drafted, current);
   ui.curveSummary.textContent = `Brouillon : ${curveText(drafted)}.` + (current ? ` En vigueur : ${curveText(current)}.` : '');
+}
+
+/**
+ * The curve of `profile` (and `compare` beside it, if any), with the calendar rule that chose it.
+ * @param {string} profile
+ * @param {any} shown
+ * @param {any} compare
+ */
+function showCurve(profile, shown, compare) {
+  renderCurve(ui.curve, shown, compare);
+  ui.curve.dataset.profile = profile;
+  ui.curveRule.textContent = shown.calendarRule
+    ? `Cette nuit-là, la règle du calendrier « ${shown.calendarRule} » fait suivre le profil « ${shown.effectiveProfile} ».`
+    : '';
 }
 
 /**
@@ -341,11 +351,7 @@ async function refreshCurveInForce(seq, profile, date) {
   }
   const current = await api.curve(profile, date);
   if (seq !== state.curveSeq) return;
-  renderCurve(ui.curve, current, null);
-  ui.curve.dataset.profile = profile;
-  ui.curveRule.textContent = current.calendarRule
-    ? `Cette nuit-là, la règle du calendrier « ${current.calendarRule} » fait suivre le profil « ${current.effectiveProfile} ».`
-    : '';
+  showCurve(profile, current, null);
   ui.curveSummary.textContent = `En vigueur : ${curveText(current)}.`;
 }
 
