@@ -8,8 +8,9 @@ import { RateLimitedLog, type Logger } from '../core/log.js';
 import { MAX_PAYLOAD_BYTES } from '../protocol/index.js';
 import { canPublish, canSubscribe, isIllFormedText } from './acl.js';
 import { checkClientCertificate } from './client-cert.js';
-import type { CredentialStore } from './credentials.js';
-import type { Identity, Role } from './identity.js';
+import { credentialChange, CredentialWatch, type CredentialChange } from './credential-watch.js';
+import type { AccountState, CredentialStore, VerifiedAccount } from './credentials.js';
+import type { Identity } from './identity.js';
 import { FailedLoginLimiter, type FailedLoginLimitOptions } from './login-limiter.js';
 import { guardPreConnect } from './pre-connect-guard.js';
 import { purgeSession, type SessionPersistence } from './session-purge.js';
@@ -55,6 +56,12 @@ export interface BrokerOptions {
    * kick another cabinet, or the controller, off the broker.
    */
   bindCabinetClientId?: boolean;
+  /**
+   * How often, in ms, the credential store is checked for secrets re-issued or revoked by another
+   * process (`luciole cabinet credentials`); connections holding such a secret are then closed as
+   * by `revokeCabinet`. One pragma per check; the accounts are read only after a change. 0: off.
+   */
+  credentialPollMs?: number;
 }
 
 export interface BrokerStats {
@@ -104,6 +111,12 @@ const DEFAULT_PRE_CONNECT_BYTE_CAP = 64 * 1024;
 /** Client ids remembered per account, to clear their sessions on revocation. */
 const MAX_CLIENT_IDS_PER_ACCOUNT = 8;
 const LOG_INTERVAL_MS = 10_000;
+const DEFAULT_CREDENTIAL_POLL_MS = 2_000;
+
+const CHANGE_REASON: Record<CredentialChange, string> = {
+  reissued: 'secret re-issued',
+  revoked: 'secret revoked',
+};
 
 /** Marks a packet the ACL refused; the `publish` wrapper drops it. */
 const REFUSED = Symbol('luciole.refused');
@@ -161,6 +174,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
    */
   const revocations = new Map<string, number>();
   const authEpoch = new WeakMap<Client, number>();
+  /** The credential generation each client's secret belonged to when it was checked. */
+  const authGeneration = new WeakMap<Client, number>();
   const clientIdsOf = new Map<string, Set<string>>();
   /** What CONNECT said before aedes normalised it (an empty id becomes `aedes_<uuid>`). */
   const connectInfo = new WeakMap<Client, { clientId: string; willTopic: string | null }>();
@@ -186,9 +201,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   };
 
   /** A database error here only loses the shortcut: the address stays refused. */
-  const cachedRole = (username: string, secret: string): Role | null => {
+  const cachedAccount = (username: string, secret: string): VerifiedAccount | null => {
     try {
-      return opts.credentials.cachedRole(username, secret);
+      return opts.credentials.cachedAccount(username, secret);
     } catch (err) {
       log.error({ err, username }, 'credential cache lookup failed');
       return null;
@@ -215,7 +230,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       const secret = password.toString('utf8');
       const address = remoteAddresses.get(client) ?? 'unknown';
 
-      const accept = (role: Role): void => {
+      const accept = ({ role, generation }: VerifiedAccount): void => {
         const identity: Identity = { username, role };
         if (role === 'cabinet' && bindClientId && info.clientId !== `edge-${username}`) {
           return refuseAuth(client, username, IDENTIFIER_REJECTED, 'cabinet client id must be edge-<cabinetId>', done);
@@ -227,14 +242,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         }
         identities.set(client, identity);
         authEpoch.set(client, revocations.get(username) ?? 0);
+        authGeneration.set(client, generation);
         done(null, true);
       };
 
       // Checked before any scrypt work: refusing a limited address must cost next to nothing.
-      let knownRole: Role | null = null;
+      let known: VerifiedAccount | null = null;
       if (loginLimiter?.isLimited(address, now())) {
-        knownRole = cachedRole(username, secret);
-        if (knownRole === null) {
+        known = cachedAccount(username, secret);
+        if (known === null) {
           counters.rateLimitedLogins++;
           return refuseAuth(client, username, NOT_AUTHORIZED, 'too many failed logins from this address', done);
         }
@@ -244,15 +260,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         loginLimiter?.recordFailure(address, now());
         return refuseAuth(client, username, NOT_AUTHORIZED, cert.reason, done);
       }
-      if (knownRole !== null) return accept(knownRole);
+      if (known !== null) return accept(known);
 
-      opts.credentials.verify(username, secret).then(
-        (role) => {
-          if (role === null) {
+      opts.credentials.verifyAccount(username, secret).then(
+        (account) => {
+          if (account === null) {
             loginLimiter?.recordFailure(address, now());
             return refuseAuth(client, username, BAD_USERNAME_OR_PASSWORD, 'bad username or password', done);
           }
-          accept(role);
+          accept(account);
         },
         (err: unknown) => {
           log.error({ err, username }, 'credential check failed');
@@ -331,6 +347,20 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     if (!identity || client.closed) return;
     if ((revocations.get(identity.username) ?? 0) !== authEpoch.get(client)) {
       log.info({ username: identity.username, clientId: client.id }, 'mqtt client revoked while connecting: closed');
+      client.close();
+      return;
+    }
+    // A change the watch saw between this client's credential check and now would otherwise go
+    // unnoticed: the client was not yet listed when the watch looked. One indexed read per connection.
+    let change: CredentialChange | null;
+    try {
+      change = credentialChange(authGeneration.get(client) ?? -1, opts.credentials.accountState(identity.username));
+    } catch (err) {
+      log.error({ err, username: identity.username }, 'credential check failed');
+      change = 'revoked';
+    }
+    if (change !== null) {
+      log.info({ username: identity.username, clientId: client.id, reason: CHANGE_REASON[change] }, 'mqtt client closed: its secret changed while connecting');
       client.close();
       return;
     }
@@ -444,6 +474,72 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const url = `${opts.tls ? 'mqtts' : 'mqtt'}://${shownHost(host)}:${port}`;
   log.info({ url }, 'mqtt broker listening');
 
+  /**
+   * Closes `clients` of `username` and, with `purge`, forgets the persisted sessions of the client
+   * ids it used, except one held by a live client that `keep` names (another account's, or a
+   * client of this account with a current secret).
+   */
+  const closeAndPurge = async (
+    username: string,
+    clients: Client[],
+    purge: boolean,
+    keep: (holder: Client) => boolean,
+  ): Promise<number> => {
+    await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
+    if (!purge) return 0;
+    // Its will fired on that close: the controller sees it offline. Queued messages are dropped
+    // because they were addressed to the revoked holder of the secret (a command issued for it,
+    // a receipt of its telemetry) and a re-issued secret means a new holder. Retained messages on
+    // its down topics (its policy) are kept: they are served only to a client the ACL lets
+    // subscribe there, which takes a current secret of this cabinet, and a replacement gateway
+    // needs its policy at once to light its street; deleting it would leave it on fail-safe until
+    // the controller republishes.
+    const known = clientIdsOf.get(username);
+    const ids = new Set([`edge-${username}`, ...(known ?? [])]);
+    const internals = aedes as unknown as { persistence: SessionPersistence; clients: Record<string, Client | undefined> };
+    let dropped = 0;
+    for (const id of ids) {
+      const holder = internals.clients[id];
+      if (holder && !holder.closed && keep(holder)) continue;
+      dropped += await purgeSession(internals.persistence, id, aedes.id);
+      known?.delete(id);
+    }
+    if (known?.size === 0) clientIdsOf.delete(username);
+    return dropped;
+  };
+
+  /**
+   * Closes the connections whose secret was re-issued or revoked since they were checked, by this
+   * or another process. A cabinet's session is purged as by `revokeCabinet`; the controller's is
+   * kept, since what is queued for it is telemetry the next holder of its secret must still get.
+   */
+  const closeChanged = async (states: Map<string, AccountState>): Promise<void> => {
+    for (const [username, set] of [...byUsername]) {
+      const changed: Client[] = [];
+      let reason: CredentialChange | null = null;
+      for (const client of set) {
+        const change = credentialChange(authGeneration.get(client) ?? -1, states.get(username));
+        if (change === null) continue;
+        changed.push(client);
+        reason = change;
+      }
+      if (reason === null) continue;
+      const isCabinet = identities.get(changed[0]!)?.role === 'cabinet';
+      const dropped = await closeAndPurge(username, changed, isCabinet, (holder) => !changed.includes(holder));
+      log.info(
+        { username, reason: CHANGE_REASON[reason], closed: changed.length, droppedQueued: dropped },
+        'mqtt account disconnected: its secret changed in the credential store',
+      );
+    }
+  };
+
+  const pollMs = opts.credentialPollMs ?? DEFAULT_CREDENTIAL_POLL_MS;
+  const watch =
+    pollMs > 0
+      ? new CredentialWatch({ credentials: opts.credentials, intervalMs: pollMs, onChange: closeChanged, logger: log })
+      : null;
+  watch?.start();
+
   let closing: Promise<void> | null = null;
 
   return {
@@ -462,31 +558,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       const revoked = opts.credentials.revoke(username);
       revocations.set(username, (revocations.get(username) ?? 0) + 1);
       const open = [...(byUsername.get(username) ?? [])];
-      await Promise.all(open.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
-      // Its will fired on that close: the controller sees it offline. Queued messages are dropped
-      // because they were addressed to the revoked holder of the secret (a command issued for it,
-      // a receipt of its telemetry) and a re-issued secret means a new holder. Retained messages on
-      // its down topics (its policy) are kept: they are served only to a client the ACL lets
-      // subscribe there, which takes a current secret of this cabinet, and a replacement gateway
-      // needs its policy at once to light its street; deleting it would leave it on fail-safe until
-      // the controller republishes.
-      const ids = new Set([`edge-${username}`, ...(clientIdsOf.get(username) ?? [])]);
-      clientIdsOf.delete(username);
-      const internals = aedes as unknown as { persistence: SessionPersistence; clients: Record<string, Client | undefined> };
-      const persistence = internals.persistence;
-      let dropped = 0;
-      for (const id of ids) {
-        const holder = internals.clients[id];
-        // Another account's live session under that id (possible only without client id binding).
-        if (holder && !holder.closed && identities.get(holder)?.username !== username) continue;
-        dropped += await purgeSession(persistence, id, aedes.id);
-      }
+      // Another account's live session under one of its ids is kept (possible only without client id binding).
+      const dropped = await closeAndPurge(username, open, true, (holder) => identities.get(holder)?.username !== username);
       log.info({ username, revoked, closed: open.length, droppedQueued: dropped }, 'mqtt account revoked');
       return revoked;
     },
     stats: () => ({ ...counters }),
     close() {
       closing ??= (async () => {
+        await watch?.stop();
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         // Sockets that never sent CONNECT are not aedes clients: aedes.close() leaves them open.

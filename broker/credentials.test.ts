@@ -91,6 +91,54 @@ describe('CredentialStore', () => {
     expect(await store.verify('CAB-1', secret)).toBeNull();
   });
 
+  it('verifyAccount and cachedAccount give the generation of the secret that matched', async () => {
+    const first = store.issue('CAB-1', 'cabinet');
+    expect(store.cachedAccount('CAB-1', first)).toBeNull();
+    expect(await store.verifyAccount('CAB-1', first)).toEqual({ role: 'cabinet', generation: 1 });
+    expect(store.cachedAccount('CAB-1', first)).toEqual({ role: 'cabinet', generation: 1 });
+    const second = store.issue('CAB-1', 'cabinet');
+    expect(await store.verifyAccount('CAB-1', first)).toBeNull();
+    expect(await store.verifyAccount('CAB-1', second)).toEqual({ role: 'cabinet', generation: 2 });
+  });
+
+  it('the change marker moves on a write by another connection or this handle, and only then', () => {
+    store.issue('CAB-1', 'cabinet');
+    const other = new Database(file);
+    extra.push(other);
+    const otherStore = new CredentialStore(other);
+    otherStore.init();
+
+    const m0 = store.changeMarker();
+    expect(store.changeMarker()).toBe(m0);
+    // Reads, by anyone, are not changes.
+    otherStore.list();
+    expect(store.changeMarker()).toBe(m0);
+
+    otherStore.issue('CAB-2', 'cabinet');
+    const m1 = store.changeMarker();
+    expect(m1).not.toBe(m0);
+    expect(store.accountStates()).toEqual(
+      new Map([
+        ['CAB-1', { generation: 1, revoked: false }],
+        ['CAB-2', { generation: 1, revoked: false }],
+      ]),
+    );
+
+    expect(otherStore.revoke('CAB-1')).toBe(true);
+    const m2 = store.changeMarker();
+    expect(m2).not.toBe(m1);
+    expect(store.accountState('CAB-1')).toEqual({ generation: 2, revoked: true });
+    expect(store.accountState('nobody')).toBeNull();
+
+    // This handle's own writes: data_version does not count them, the marker does.
+    store.issue('CAB-2', 'cabinet');
+    const m3 = store.changeMarker();
+    expect(m3).not.toBe(m2);
+    expect(store.revoke('CAB-2')).toBe(true);
+    expect(store.changeMarker()).not.toBe(m3);
+    expect(otherStore.accountState('CAB-2')).toEqual({ generation: 3, revoked: true });
+  });
+
   it('refuses a username that is not an id, and a role change', () => {
     for (const bad of ['', 'a b', 'a/b', '+', '#', 'x'.repeat(65), 'é']) {
       expect(() => store.issue(bad, 'cabinet')).toThrow(LucioleError);

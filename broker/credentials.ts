@@ -42,6 +42,18 @@ const rowSchema = z.object({
 });
 
 const currentSchema = rowSchema.pick({ generation: true, revoked_at: true });
+const stateRowSchema = rowSchema.pick({ username: true, generation: true, revoked_at: true });
+
+/**
+ * Where an account's secret stands. `generation` grows by one at every issue and every revoke,
+ * so a connection authenticated under another generation holds a secret that is no longer valid.
+ */
+export const accountStateSchema = z.object({ generation: z.number().int(), revoked: z.boolean() });
+export type AccountState = z.infer<typeof accountStateSchema>;
+
+/** A secret that verified: the role it grants and the generation it belongs to. */
+export const verifiedAccountSchema = z.object({ role: roleSchema, generation: z.number().int() });
+export type VerifiedAccount = z.infer<typeof verifiedAccountSchema>;
 
 const usernameSchema = z.string().regex(ID_PATTERN, { message: 'must be 1 to 64 characters of A-Z a-z 0-9 _ . -' });
 
@@ -86,9 +98,12 @@ export class CredentialStore {
   private readonly onCabinetSecret: ((cabinetId: string, secret: string) => void) | undefined;
   /** Key: username, generation and sha256 of the secret; value: the role granted. */
   private readonly cache = new Map<string, Role>();
+  /** Issues and revokes through this handle; `PRAGMA data_version` counts only other connections' commits. */
+  private localWrites = 0;
   private stmts: {
     get: Statement<[string]>;
     generation: Statement<[string]>;
+    states: Statement<[]>;
     upsert: Statement<[string, string, Buffer, Buffer, string, number]>;
     revoke: Statement<[number, string]>;
     list: Statement<[]>;
@@ -118,6 +133,7 @@ export class CredentialStore {
     this.stmts = {
       get: this.db.prepare('SELECT * FROM mqtt_credentials WHERE username = ?'),
       generation: this.db.prepare('SELECT generation, revoked_at FROM mqtt_credentials WHERE username = ?'),
+      states: this.db.prepare('SELECT username, generation, revoked_at FROM mqtt_credentials'),
       upsert: this.db.prepare(`INSERT INTO mqtt_credentials (username, role, hash, salt, params, generation, created_at, revoked_at)
         VALUES (?, ?, ?, ?, ?, 1, ?, NULL)
         ON CONFLICT (username) DO UPDATE SET hash = excluded.hash, salt = excluded.salt, params = excluded.params,
@@ -163,12 +179,47 @@ export class CredentialStore {
       s.upsert.run(username, role, hash, salt, JSON.stringify(this.params), this.now());
       if (role === 'cabinet') this.onCabinetSecret?.(username, secret);
     })();
+    this.localWrites++;
     return secret;
   }
 
   /** Revokes the account's current secret. False when there was no active secret. */
   revoke(username: string): boolean {
-    return this.statements().revoke.run(this.now(), username).changes > 0;
+    const changed = this.statements().revoke.run(this.now(), username).changes > 0;
+    if (changed) this.localWrites++;
+    return changed;
+  }
+
+  /**
+   * A value that changes whenever this database may hold new credentials: after a commit by any
+   * other connection (another process: `luciole cabinet credentials`) or an issue or revoke through
+   * this handle. Costs one pragma, no table read: the broker polls it to know when to look at
+   * `accountStates()`. Other tables' commits change it too; it only says "look again".
+   */
+  changeMarker(): string {
+    this.statements();
+    return `${String(this.db.pragma('data_version', { simple: true }))}:${this.localWrites}`;
+  }
+
+  /** Every account's current generation and revocation, read in one statement. */
+  accountStates(): Map<string, AccountState> {
+    const states = new Map<string, AccountState>();
+    for (const raw of this.statements().states.all()) {
+      const row = stateRowSchema.safeParse(raw);
+      // A row this code cannot read cannot verify either (verify drops it the same way).
+      if (row.success) states.set(row.data.username, { generation: row.data.generation, revoked: row.data.revoked_at !== null });
+    }
+    return states;
+  }
+
+  /** One account's current state; null when the account does not exist. */
+  accountState(username: string): AccountState | null {
+    const raw = this.statements().generation.get(username);
+    if (raw === undefined) return null;
+    const row = currentSchema.safeParse(raw);
+    // Unreadable: treated as revoked, as verify() would refuse it.
+    if (!row.success) return { generation: -1, revoked: true };
+    return { generation: row.data.generation, revoked: row.data.revoked_at !== null };
   }
 
   /**
@@ -176,6 +227,14 @@ export class CredentialStore {
    * wrong or malformed password; rejects only if the database fails.
    */
   async verify(username: string, password: string): Promise<Role | null> {
+    return (await this.verifyAccount(username, password))?.role ?? null;
+  }
+
+  /**
+   * Like `verify`, with the generation of the secret that matched: the broker keeps it per
+   * connection to notice later that the secret was re-issued or revoked.
+   */
+  async verifyAccount(username: string, password: string): Promise<VerifiedAccount | null> {
     const s = this.statements();
     const raw = s.get.get(username);
     if (raw === undefined) return null;
@@ -189,7 +248,7 @@ export class CredentialStore {
     if (cached !== undefined) {
       this.cache.delete(key);
       this.cache.set(key, cached);
-      return cached;
+      return { role: cached, generation: row.generation };
     }
 
     const params = scryptParamsSchema.safeParse(safeJson(row.params));
@@ -206,7 +265,7 @@ export class CredentialStore {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
     }
-    return row.role;
+    return { role: row.role, generation: row.generation };
   }
 
   /**
@@ -215,9 +274,15 @@ export class CredentialStore {
    * its address is refused for failed logins (cabinets behind one carrier NAT share an address).
    */
   cachedRole(username: string, password: string): Role | null {
+    return this.cachedAccount(username, password)?.role ?? null;
+  }
+
+  /** `cachedRole` with the generation of the secret, as `verifyAccount` gives it. */
+  cachedAccount(username: string, password: string): VerifiedAccount | null {
     const parsed = rowSchema.safeParse(this.statements().get.get(username));
     if (!parsed.success || parsed.data.revoked_at !== null) return null;
-    return this.cache.get(cacheKey(parsed.data.username, parsed.data.generation, password)) ?? null;
+    const role = this.cache.get(cacheKey(parsed.data.username, parsed.data.generation, password));
+    return role === undefined ? null : { role, generation: parsed.data.generation };
   }
 
   list(): CredentialInfo[] {

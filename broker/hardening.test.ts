@@ -93,7 +93,7 @@ describe('failed-login limit per address', () => {
     fx = await startFixture({ now: () => now, failedLoginLimit: { maxFailures: 3, windowMs: 60_000 } });
     const secretA = fx.credentials.issue('CAB-A', 'cabinet');
     const secretB = fx.credentials.issue('CAB-B', 'cabinet');
-    const verify = vi.spyOn(fx.credentials, 'verify');
+    const verify = vi.spyOn(fx.credentials, 'verifyAccount');
 
     for (let i = 0; i < 3; i++) expect(await refusalCode(fx.cabinet('CAB-A', `wrong-${i}`))).toBe(4);
     expect(verify).toHaveBeenCalledTimes(3);
@@ -117,7 +117,7 @@ describe('failed-login limit per address', () => {
     const first = await fx.cabinet('CAB-A', secretA);
     await first.endAsync();
     for (let i = 0; i < 2; i++) expect(await refusalCode(fx.cabinet('CAB-A', `wrong-${i}`))).toBe(4);
-    const verify = vi.spyOn(fx.credentials, 'verify');
+    const verify = vi.spyOn(fx.credentials, 'verifyAccount');
     expect(await refusalCode(fx.cabinet('CAB-A', 'wrong-2'))).toBe(5);
     const again = await fx.cabinet('CAB-A', secretA);
     expect(again.connected).toBe(true);

@@ -1,12 +1,18 @@
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CredentialStore } from '../broker/credentials.js';
+import { systemClock } from '../core/clock.js';
+import { silentLogger } from '../core/log.js';
 import { openConfigStore } from '../controller/config-store.js';
 import { generateTown, townInventory } from '../sim/town.js';
 import { main } from '../cli/main.js';
-import { configDbPath } from '../cli/server.js';
+import { configDbPath, startServer } from '../cli/server.js';
 import { tempDir } from './helpers.js';
 
 /** The operator contract of the `luciole` command, through its entry point. */
@@ -109,4 +115,90 @@ describe('luciole serve telemetry settings', () => {
       tmp.remove();
     }
   });
+});
+
+/**
+ * Node runs the CLI's TypeScript through this loader (typescript's transpileModule, no type
+ * check): a child process of this tree as it is, without a build.
+ */
+function writeTsLoader(dir: string): string {
+  const ts = pathToFileURL(createRequire(import.meta.url).resolve('typescript')).href;
+  writeFileSync(
+    join(dir, 'ts-hooks.mjs'),
+    `import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import ts from ${JSON.stringify(ts)};
+export async function resolve(specifier, context, next) {
+  if (specifier.endsWith('.js') && specifier.startsWith('.') && context.parentURL?.endsWith('.ts')) {
+    const url = new URL(specifier.slice(0, -3) + '.ts', context.parentURL);
+    if (existsSync(fileURLToPath(url))) return { url: url.href, shortCircuit: true };
+  }
+  return next(specifier, context);
+}
+export async function load(url, context, next) {
+  if (!url.endsWith('.ts')) return next(url, context);
+  const file = fileURLToPath(url);
+  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  return { format: 'module', source: out.outputText, shortCircuit: true };
+}
+`,
+  );
+  const register = join(dir, 'ts-register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister('./ts-hooks.mjs', import.meta.url);\n`);
+  return register;
+}
+
+describe('luciole cabinet credentials, in another process than a running luciole serve', () => {
+  it("disconnects the old secret's holder from the bundled broker; the new secret gets in", async () => {
+    const tmp = tempDir('cli-reissue');
+    const server = await startServer(
+      { dataDir: tmp.dir, mqttPort: 0, httpPort: 0, host: '127.0.0.1', periodS: 60, adminToken: 'x'.repeat(32) },
+      { clock: systemClock(), logger: silentLogger() },
+    );
+    const clients: mqtt.MqttClient[] = [];
+    const connect = async (username: string, password: string) => {
+      const c = mqtt.connect(server.mqttUrl, { username, password, clientId: `edge-${username}`, reconnectPeriod: 0, connectTimeout: 5000 });
+      clients.push(c);
+      await new Promise<void>((resolve, reject) => {
+        c.once('connect', () => resolve());
+        c.once('error', reject);
+        c.once('close', () => reject(new Error('closed before CONNACK')));
+      });
+      return c;
+    };
+    try {
+      const old = server.credentials.issue('ARM-01', 'cabinet');
+      const other = server.credentials.issue('ARM-02', 'cabinet');
+      const holder = await connect('ARM-01', old);
+      const bystander = await connect('ARM-02', other);
+      const gone = new Promise<void>((resolve) => holder.once('close', () => resolve()));
+
+      const loader = writeTsLoader(tmp.dir);
+      const root = fileURLToPath(new URL('../', import.meta.url));
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--import', pathToFileURL(loader).href, join(root, 'cli/luciole.ts'), 'cabinet', 'credentials', 'ARM-01', '--data-dir', tmp.dir],
+          { cwd: root, timeout: 20_000 },
+          (err, out) => (err ? reject(err) : resolve(out)),
+        );
+      });
+      const fresh = String((JSON.parse(stdout.trim()) as { password: unknown }).password);
+
+      // Within the serve process's default poll interval (2 s), plus slack.
+      await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('not disconnected in time')), 5_000))]);
+      expect(bystander.connected).toBe(true);
+      expect(server.broker?.connectedClients()).toEqual(['ARM-02', 'controller']);
+      await expect(connect('ARM-01', old)).rejects.toMatchObject({ code: 4 });
+      const renewed = await connect('ARM-01', fresh);
+      expect(renewed.connected).toBe(true);
+    } finally {
+      await Promise.all(clients.map((c) => c.endAsync(true)));
+      await server.stop();
+      tmp.remove();
+    }
+  }, 30_000);
 });

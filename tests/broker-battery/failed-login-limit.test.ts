@@ -24,7 +24,7 @@ describe('battery: failed-login limit', () => {
 
   it('refuses the 11th bad attempt from one address without a verify', async () => {
     fx.credentials.issue('CAB-A', 'cabinet');
-    const verify = vi.spyOn(fx.credentials, 'verify');
+    const verify = vi.spyOn(fx.credentials, 'verifyAccount');
     const verified: number[] = [];
     for (let i = 0; i < 10; i++) {
       const r = await attempt(`guess-${i}`);
