@@ -376,6 +376,20 @@ describe('SqliteTelemetryStore', () => {
     expect(await store.rollupByGroup({ from: 0, to: Infinity, by: 'lamp' })).toMatchObject([{ key: 'A', energyWh: 40, samples: 4 }]);
   });
 
+  it("finds a lamp's elements in the packed rows exactly: no prefix match, odd strings read whole", async () => {
+    await store.writeTelemetry([
+      msg('C1', 1, [lamp('L1', 10), lamp('L10', 100), lamp('L100', 1000)]),
+      // Not a protocol fault code: a string the element search cannot cut at its first ']'.
+      msg('C1', 2, [lamp('L10', 101, { fault: 'x]y' as LampReading['fault'] }), lamp('L1', 11)]),
+    ]);
+    expect((await store.lampHistory('L1', 0, Infinity)).map((h) => h.energyWh)).toEqual([10, 11]);
+    expect(await store.lampHistory('L10', 0, Infinity)).toEqual([
+      { ts: T0 + MIN, level: 50, powerW: 20, energyWh: 100, fault: null },
+      { ts: T0 + 2 * MIN, level: 50, powerW: 20, energyWh: 101, fault: 'x]y' },
+    ]);
+    expect(await store.lampHistory('L', 0, Infinity)).toEqual([]);
+  });
+
   it('finds the history of a lamp that moved to another cabinet in both cabinets', async () => {
     await store.writeTelemetry([msg('C1', 1, [lamp('A', 10), lamp('B', 1)]), msg('C2', 1, [lamp('A', 25)], T0 + 2 * MIN)]);
     expect((await store.lampHistory('A', 0, Infinity)).map((h) => h.energyWh)).toEqual([10, 25]);

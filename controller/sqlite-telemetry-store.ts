@@ -781,9 +781,22 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return [...acc.keys()].sort().map((lampId) => ({ lampId, ...acc.get(lampId)! }));
   }
 
+  /**
+   * The rows of the cabinets that ever sent this lamp, through (cabinet_id, ts). Each row's JSON is
+   * searched for the lamp's element and only that element is parsed: a week of one lamp reads
+   * 10,080 rows of 50 lamps, and parsing them whole (or `json_each` in SQL) took 170 ms.
+   */
   async lampHistory(lampId: string, from: number, to: number): Promise<LampSample[]> {
     this.requireOpen();
-    return this.st!.history.all({ lamp: lampId, from: clampTs(from), to: clampTs(to) }).map((r) => ({ ...r, fault: r.fault as FaultCode | null }));
+    // Elements are `[id, …]` and the id is a JSON string: this is where one starts, and only there.
+    const needle = `[${JSON.stringify(lampId)},`;
+    const out: LampSample[] = [];
+    for (const row of this.st!.historySets.iterate({ lamp: lampId, from: clampTs(from), to: clampTs(to) })) {
+      for (const x of samplesOf(row.samples, needle, lampId)) {
+        out.push({ ts: row.ts, level: x[1], powerW: x[2], energyWh: x[3], fault: x[5] as FaultCode | null });
+      }
+    }
+    return out;
   }
 
   async rollupByHour(from: number, to: number): Promise<HourRollup[]> {
@@ -906,6 +919,20 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 }
 
+/** The elements of lamp `id` in a `sample_sets` row (`needle`: `[` + its JSON string + `,`). */
+function samplesOf(json: string, needle: string, id: string): PackedSample[] {
+  const found: PackedSample[] = [];
+  for (let at = json.indexOf(needle); at >= 0; at = json.indexOf(needle, at + needle.length)) {
+    try {
+      found.push(JSON.parse(json.slice(at, json.indexOf(']', at) + 1)) as PackedSample);
+    } catch {
+      // A ']' inside a string of the element: read the row whole.
+      return (JSON.parse(json) as PackedSample[]).filter((x) => x[0] === id);
+    }
+  }
+  return found;
+}
+
 function clampTs(t: number): number {
   return Number.isFinite(t) ? t : t > 0 ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
 }
@@ -951,12 +978,10 @@ function prepareStatements(db: Database.Database) {
         'SELECT last_energy_wh FROM lamp_hours WHERE lamp_id = ? AND hour < ? AND last_ts IS NOT NULL ORDER BY hour DESC LIMIT 1',
       )
       .pluck(),
-    // Only the rows of the cabinets that ever sent this lamp, through (cabinet_id, ts).
-    history: db.prepare<{ lamp: string; from: number; to: number }, Omit<LampSample, 'fault'> & { fault: string | null }>(
-      `SELECT s.ts AS ts, j.value ->> 1 AS level, j.value ->> 2 AS powerW, j.value ->> 3 AS energyWh, j.value ->> 5 AS fault
+    historySets: db.prepare<{ lamp: string; from: number; to: number }, { ts: number; samples: string }>(
+      `SELECT s.ts AS ts, s.samples AS samples
        FROM lamp_cabinets c
        JOIN sample_sets s ON s.cabinet_id = c.cabinet_id AND s.ts >= @from AND s.ts < @to
-       JOIN json_each(s.samples) j ON j.value ->> 0 = @lamp
        WHERE c.lamp_id = @lamp
        ORDER BY s.ts, s.rowid`,
     ),
