@@ -26,10 +26,11 @@ import type {
  *
  * Writes run on a worker thread by default (`writer: 'thread'`): better-sqlite3 is synchronous,
  * and a commit with its fsync took up to 140 ms on a loaded machine, during which the controller
- * relayed no presence and acknowledged nothing. The main thread still decides everything (which
- * messages are new, deltas, roll-up sums) with its own read connection, and hands the worker one
- * list of statements to run in one transaction. `writer: 'inline'` runs the same statements on
- * the main thread.
+ * relayed no presence and acknowledged nothing. The main thread still decides (which messages
+ * are new, each sample's delta and gap) with its own read connection, and hands the worker the
+ * message rows' statements plus the samples as typed arrays; the worker makes the sample rows and
+ * roll-up upserts from those (`samplesStatements`) and runs it all in one transaction.
+ * `writer: 'inline'` runs the same on the main thread.
  *
  * Pipelined writes: a `writeTelemetry` call is prepared at once, even while earlier writes are
  * still committing, so the main thread's work overlaps the writer's (at the ingest ceiling they
