@@ -1,23 +1,16 @@
 import { readFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { systemClock } from '../core/clock.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { LucioleError } from '../core/errors.js';
 import { idSchema } from '../protocol/index.js';
-import { CredentialStore } from '../broker/credentials.js';
-import { startBroker } from '../broker/broker.js';
-import { generateMosquittoFiles } from '../broker/mosquitto-config.js';
-import { CommandKeyStore } from '../controller/command-signing.js';
-import { openConfigStore } from '../controller/config-store.js';
-import { loadEdgeConfig } from '../edge-agent/config.js';
-import { buildSimulatedEdgeAgent } from '../edge-agent/compose.js';
+import type { ConfigStore } from '../controller/stores.js';
 import { parseConfig, parseFlags, portSchema } from './args.js';
-import { SERVE_ENV, serveConfigSchema, withEnv } from './serve-config.js';
-import { TELEMETRY_ENV, telemetryConfigSchema } from '../controller/telemetry/telemetry-config.js';
-import { CONTROLLER_USERNAME, configDbPath, importInventoryFile, startServer } from './server.js';
-import { DEFAULT_SPEED, startDemo } from './demo.js';
+import { CONTROLLER_USERNAME, configDbPath } from './names.js';
 import { z } from 'zod';
+
+// Each command imports what it runs when it runs (`await import`): `luciole edge-agent` on a
+// cabinet's gateway must not load the server (fastify, PDF fonts, SQLite, InfluxDB clients): it
+// measured 136 MB RSS that way for 100 lamps.
 
 const USAGE = `luciole — éclairage public sobre et souverain
 
@@ -61,6 +54,7 @@ function onShutdown(stop: () => Promise<void>, log: Logger): void {
 }
 
 async function demo(argv: string[]): Promise<void> {
+  const { DEFAULT_SPEED, startDemo } = await import('./demo.js');
   const { values } = parseFlags(argv, {
     speed: { type: 'string' },
     'http-port': { type: 'string' },
@@ -112,6 +106,9 @@ async function demo(argv: string[]): Promise<void> {
 }
 
 async function serve(argv: string[]): Promise<void> {
+  const { SERVE_ENV, serveConfigSchema, withEnv } = await import('./serve-config.js');
+  const { TELEMETRY_ENV, telemetryConfigSchema } = await import('../controller/telemetry/telemetry-config.js');
+  const { startServer } = await import('./server.js');
   const { values } = parseFlags(argv, {
     'data-dir': { type: 'string' },
     'mqtt-port': { type: 'string' },
@@ -210,6 +207,9 @@ async function broker(argv: string[]): Promise<void> {
     },
     'broker',
   );
+  const { default: Database } = await import('better-sqlite3');
+  const { CredentialStore } = await import('../broker/credentials.js');
+  const { startBroker } = await import('../broker/broker.js');
   mkdirSync(cfg.dataDir, { recursive: true });
   const db = new Database(configDbPath(cfg.dataDir));
   db.pragma('journal_mode = WAL');
@@ -233,6 +233,8 @@ async function broker(argv: string[]): Promise<void> {
 async function edgeAgent(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, { config: { type: 'string' } });
   if (!values.config) throw new LucioleError('LUCIOLE_ERR_USAGE', 'edge-agent needs --config FILE');
+  const { loadEdgeConfig } = await import('../edge-agent/config.js');
+  const { buildSimulatedEdgeAgent } = await import('../edge-agent/compose.js');
   const config = loadEdgeConfig(String(values.config));
   const logger = createLogger({ name: `edge-${config.cabinetId}` });
   const { agent } = buildSimulatedEdgeAgent(config, systemClock(), logger);
@@ -241,8 +243,9 @@ async function edgeAgent(argv: string[]): Promise<void> {
   out(`Passerelle ${config.cabinetId} démarrée (${config.lamps.length} lampes) → ${config.brokerUrl}`);
 }
 
-function withConfigStore<T>(dataDir: unknown, fn: (store: ReturnType<typeof openConfigStore>) => T): T {
+async function withConfigStore<T>(dataDir: unknown, fn: (store: ConfigStore) => T): Promise<T> {
   const dir = parseConfig(z.string().min(1), dataDir ?? process.env.LUCIOLE_DATA_DIR, '--data-dir');
+  const { openConfigStore } = await import('../controller/config-store.js');
   mkdirSync(dir, { recursive: true });
   const store = openConfigStore(configDbPath(dir));
   try {
@@ -252,11 +255,13 @@ function withConfigStore<T>(dataDir: unknown, fn: (store: ReturnType<typeof open
   }
 }
 
-function credentialsCommand(role: 'cabinet' | 'controller', argv: string[]): void {
+async function credentialsCommand(role: 'cabinet' | 'controller', argv: string[]): Promise<void> {
   const { values, positionals } = parseFlags(argv, { 'data-dir': { type: 'string' } });
   const username =
     role === 'controller' ? CONTROLLER_USERNAME : parseConfig(idSchema, positionals[0], 'CABINET_ID');
-  withConfigStore(values['data-dir'], (store) => {
+  const { CommandKeyStore } = await import('../controller/command-signing.js');
+  const { CredentialStore } = await import('../broker/credentials.js');
+  await withConfigStore(values['data-dir'], (store) => {
     const commandKeys = new CommandKeyStore(store.db);
     commandKeys.init();
     // The operator contract stays {username, password}: the gateway derives its command key from it.
@@ -271,7 +276,7 @@ function credentialsCommand(role: 'cabinet' | 'controller', argv: string[]): voi
 }
 
 /** Password, ACL and config files for Mosquitto, from the cabinets of the inventory. */
-function mosquittoConfig(argv: string[]): void {
+async function mosquittoConfig(argv: string[]): Promise<void> {
   const { values } = parseFlags(argv, {
     'data-dir': { type: 'string' },
     out: { type: 'string' },
@@ -289,7 +294,9 @@ function mosquittoConfig(argv: string[]): void {
     { out: values.out, rotate: values.rotate, port: values['listen-port'], host: values['listen-host'] },
     'broker mosquitto-config',
   );
-  withConfigStore(values['data-dir'], (store) => {
+  const { CredentialStore } = await import('../broker/credentials.js');
+  const { generateMosquittoFiles } = await import('../broker/mosquitto-config.js');
+  await withConfigStore(values['data-dir'], (store) => {
     const credentials = new CredentialStore(store.db);
     credentials.init();
     const r = generateMosquittoFiles({
@@ -314,11 +321,12 @@ function mosquittoConfig(argv: string[]): void {
   });
 }
 
-function inventoryImport(argv: string[]): void {
+async function inventoryImport(argv: string[]): Promise<void> {
   const { values, positionals } = parseFlags(argv, { 'data-dir': { type: 'string' } });
   const file = positionals[0];
   if (!file) throw new LucioleError('LUCIOLE_ERR_USAGE', 'inventory import needs a FILE');
-  withConfigStore(values['data-dir'], (store) => {
+  const { importInventoryFile } = await import('./server.js');
+  await withConfigStore(values['data-dir'], (store) => {
     const report = importInventoryFile(store, file, 'cli');
     out(JSON.stringify(report));
   });

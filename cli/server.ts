@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.js';
@@ -17,8 +16,9 @@ import { buildNotifier, describeNotifications, loadNotificationsFile, withTownTi
 import type { ConfigStore, TelemetryStore } from '../controller/stores.js';
 import { buildApp } from '../dashboard/app.js';
 import type { ServeConfig } from './serve-config.js';
+import { CONTROLLER_USERNAME, configDbPath } from './names.js';
 
-export const CONTROLLER_USERNAME = 'controller';
+export { CONTROLLER_USERNAME, configDbPath } from './names.js';
 
 export interface RunningServer {
   httpUrl: string;
@@ -32,10 +32,6 @@ export interface RunningServer {
   broker: RunningBroker | null;
   app: FastifyInstance;
   stop(): Promise<void>;
-}
-
-export function configDbPath(dataDir: string): string {
-  return join(dataDir, 'config.db');
 }
 
 /** Reads and imports an inventory file; errors name the file, the feature and the field. */
