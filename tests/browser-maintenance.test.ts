@@ -1,8 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMode, launchChromium } from './browser-kit.js';
-import { silentLogger } from '../core/log.js';
-import { startDemo, type RunningDemo } from '../cli/demo.js';
+import { chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
+import type { RunningDemo } from '../cli/demo.js';
 import type { AlertView } from '../controller/views.js';
 import { eventually } from './helpers.js';
 
@@ -22,17 +21,7 @@ describe.skipIf(mode === 'skip')('maintenance board in a real browser', () => {
   let cabinetId: string;
 
   beforeAll(async () => {
-    demo = await startDemo({
-      speed: 120,
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      historyNights: 1,
-      traffic: 0.3,
-      adminToken: TOKEN,
-      faults: false,
-      logger: silentLogger(),
-    });
+    demo = await startBrowserDemo(TOKEN, { faults: false });
     cabinetId = demo.town.cabinets[0]!.id;
     lampId = demo.town.lamps.filter((l) => l.cabinetId === cabinetId)[3]!.id;
     demo.agents.get(cabinetId)!.driver.injectFault(lampId, 'lamp_out');

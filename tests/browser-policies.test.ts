@@ -1,8 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMode, launchChromium } from './browser-kit.js';
-import { silentLogger } from '../core/log.js';
-import { startDemo, type RunningDemo } from '../cli/demo.js';
+import { chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
+import type { RunningDemo } from '../cli/demo.js';
 
 /**
  * The policy editor (/politiques) in Debian's chromium against a running demo: a technician
@@ -25,16 +24,7 @@ describe.skipIf(mode === 'skip')('policy editor in a real browser', () => {
   };
 
   beforeAll(async () => {
-    demo = await startDemo({
-      speed: 60,
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      historyNights: 1,
-      traffic: 0.3,
-      adminToken: TOKEN,
-      logger: silentLogger(),
-    });
+    demo = await startBrowserDemo(TOKEN, { speed: 60 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => errors.push(e.message));

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMode, launchChromium } from './browser-kit.js';
-import { startDemo, type RunningDemo } from '../cli/demo.js';
+import { chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
+import type { RunningDemo } from '../cli/demo.js';
 import { energyReportSchema, type EnergyReport } from '../controller/reports/report-schema.js';
 import { addDays, localDate } from '../core/astro.js';
-import { silentLogger } from '../core/log.js';
 import { buildApp } from '../dashboard/app.js';
 import { fmtCompleteness, fmtKwh, fmtPct, headlineCards } from '../dashboard/ui/report-view.js';
 
@@ -27,16 +26,7 @@ describe.skipIf(mode === 'skip')('energy report page in a real browser', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    demo = await startDemo({
-      speed: 60,
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      historyNights: 2,
-      traffic: 0.3,
-      adminToken: TOKEN,
-      logger: silentLogger(),
-    });
+    demo = await startBrowserDemo(TOKEN, { speed: 60, historyNights: 2 });
     baseUrl = demo.server.httpUrl.replace(/\/$/, '');
     const probe = await fetch(`${baseUrl}/api/reports/settings`, { headers: { authorization: `Bearer ${TOKEN}` } });
     if (probe.status === 501) {

@@ -1,8 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMode, launchChromium } from './browser-kit.js';
-import { silentLogger } from '../core/log.js';
-import { startDemo, type RunningDemo } from '../cli/demo.js';
+import { chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
+import type { RunningDemo } from '../cli/demo.js';
 import type { AlertView } from '../controller/views.js';
 import { eventually } from './helpers.js';
 
@@ -52,17 +51,7 @@ describe.skipIf(mode === 'skip')('one session for every page, in a real browser'
   const isHidden = (page: Page, selector: string) => page.locator(selector).evaluate((e) => e.closest('[hidden]') !== null);
 
   beforeAll(async () => {
-    demo = await startDemo({
-      speed: 120,
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      historyNights: 1,
-      traffic: 0.3,
-      adminToken: TOKEN,
-      faults: false,
-      logger: silentLogger(),
-    });
+    demo = await startBrowserDemo(TOKEN, { faults: false });
     for (const [role, username] of Object.entries(USERS)) {
       const res = await admin('POST', '/api/users', { username, role, password: PASSWORD });
       expect(res.status, JSON.stringify(res.json)).toBe(201);

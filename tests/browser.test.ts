@@ -1,8 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMode, launchChromium } from './browser-kit.js';
-import { silentLogger } from '../core/log.js';
-import { startDemo, type RunningDemo } from '../cli/demo.js';
+import { chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
+import type { RunningDemo } from '../cli/demo.js';
 
 /**
  * Debian's chromium, driven by playwright-core (no browser download), against a running demo:
@@ -16,16 +15,7 @@ describe.skipIf(mode === 'skip')('dashboard in a real browser', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    demo = await startDemo({
-      speed: 120,
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      historyNights: 1,
-      traffic: 0.3,
-      adminToken: TOKEN,
-      logger: silentLogger(),
-    });
+    demo = await startBrowserDemo(TOKEN);
     browser = await launchChromium();
   }, 120_000);
 
