@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { startDemo, type RunningDemo } from '../cli/demo.js';
+import type { AlertView } from '../controller/views.js';
 import { silentLogger } from '../core/log.js';
-import { requireBinary } from './helpers.js';
+import { eventually, requireBinary } from './helpers.js';
 
 /** Debian's chromium (no browser download at run time); LUCIOLE_CHROMIUM names another. */
 export const CHROMIUM = process.env.LUCIOLE_CHROMIUM ?? '/usr/bin/chromium';
@@ -36,4 +37,17 @@ export function startBrowserDemo(adminToken: string, extra: Partial<Parameters<t
     logger: silentLogger(),
     ...extra,
   });
+}
+
+/** Burns out the `nth` lamp of the town's first cabinet and waits for its lamp_failure alert. */
+export async function burnOutLamp(demo: RunningDemo, nth: number): Promise<{ cabinetId: string; lampId: string; alert: AlertView }> {
+  const cabinetId = demo.town.cabinets[0]!.id;
+  const lampId = demo.town.lamps.filter((l) => l.cabinetId === cabinetId)[nth]!.id;
+  demo.agents.get(cabinetId)!.driver.injectFault(lampId, 'lamp_out');
+  let alert: AlertView | undefined;
+  await eventually(() => {
+    alert = demo.server.controller.listAlerts({ state: 'active', kind: 'lamp_failure' }).find((a) => a.lampId === lampId);
+    return alert !== undefined;
+  }, 'the lamp_failure alert', 30_000);
+  return { cabinetId, lampId, alert: alert! };
 }

@@ -1,9 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
+import { burnOutLamp, chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
 import type { RunningDemo } from '../cli/demo.js';
 import type { AlertView } from '../controller/views.js';
-import { eventually } from './helpers.js';
 
 /**
  * The maintenance board in Debian's chromium against a running demo with a burnt-out lamp:
@@ -22,14 +21,7 @@ describe.skipIf(mode === 'skip')('maintenance board in a real browser', () => {
 
   beforeAll(async () => {
     demo = await startBrowserDemo(TOKEN, { faults: false });
-    cabinetId = demo.town.cabinets[0]!.id;
-    lampId = demo.town.lamps.filter((l) => l.cabinetId === cabinetId)[3]!.id;
-    demo.agents.get(cabinetId)!.driver.injectFault(lampId, 'lamp_out');
-    await eventually(() => {
-      const found = demo.server.controller.listAlerts({ state: 'active', kind: 'lamp_failure' }).find((a) => a.lampId === lampId);
-      if (found) alert = found;
-      return found !== undefined;
-    }, 'the lamp_failure alert', 30_000);
+    ({ cabinetId, lampId, alert } = await burnOutLamp(demo, 3));
     browser = await launchChromium();
   }, 120_000);
 

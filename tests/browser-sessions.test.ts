@@ -1,9 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
+import { burnOutLamp, chromiumMode, launchChromium, startBrowserDemo } from './browser-kit.js';
 import type { RunningDemo } from '../cli/demo.js';
 import type { AlertView } from '../controller/views.js';
-import { eventually } from './helpers.js';
 
 /**
  * One sign-in for every page (ui/page-session.js), in Debian's chromium against a demo with a
@@ -56,14 +55,7 @@ describe.skipIf(mode === 'skip')('one session for every page, in a real browser'
       const res = await admin('POST', '/api/users', { username, role, password: PASSWORD });
       expect(res.status, JSON.stringify(res.json)).toBe(201);
     }
-    const cabinetId = demo.town.cabinets[0]!.id;
-    const lampId = demo.town.lamps.filter((l) => l.cabinetId === cabinetId)[2]!.id;
-    demo.agents.get(cabinetId)!.driver.injectFault(lampId, 'lamp_out');
-    await eventually(() => {
-      const found = demo.server.controller.listAlerts({ state: 'active', kind: 'lamp_failure' }).find((a) => a.lampId === lampId);
-      if (found) alert = found;
-      return found !== undefined;
-    }, 'the lamp_failure alert', 30_000);
+    ({ alert } = await burnOutLamp(demo, 2));
     browser = await launchChromium();
   }, 120_000);
 
