@@ -17,8 +17,8 @@ const USAGE = `luciole — éclairage public sobre et souverain
 Usage:
   luciole demo [--speed N] [--http-port N] [--mqtt-port N] [--data-dir DIR] [--history-nights N] [--traffic X]
   luciole serve --data-dir DIR [--mqtt-port N] [--http-port N] [--host H] [--inventory FILE]
-                [--broker-url URL] [--tls-cert FILE --tls-key FILE] [--notifications FILE]
-                [--telemetry sqlite|influxdb1|influxdb2 --influx-url URL --influx-db DB
+                [--broker-url URL [--shared-group G --member M]] [--tls-cert FILE --tls-key FILE]
+                [--notifications FILE] [--telemetry sqlite|influxdb1|influxdb2 --influx-url URL --influx-db DB
                  --influx-username U --influx-org ORG --influx-bucket B]
   luciole broker --data-dir DIR [--mqtt-port N] [--host H] [--tls-cert FILE --tls-key FILE]
   luciole broker mosquitto-config --data-dir DIR --out DIR [--rotate] [--listen-port N] [--listen-host H]
@@ -28,7 +28,7 @@ Usage:
   luciole inventory import FILE --data-dir DIR
 
 Environment: LUCIOLE_ADMIN_TOKEN, LUCIOLE_DATA_DIR, LUCIOLE_MQTT_PORT, LUCIOLE_HTTP_PORT, LUCIOLE_HOST,
-LUCIOLE_BROKER_URL, LUCIOLE_CONTROLLER_PASSWORD, LUCIOLE_LOG_LEVEL, LUCIOLE_TELEMETRY,
+LUCIOLE_BROKER_URL, LUCIOLE_CONTROLLER_PASSWORD, LUCIOLE_SHARED_GROUP, LUCIOLE_MEMBER, LUCIOLE_LOG_LEVEL, LUCIOLE_TELEMETRY,
 LUCIOLE_INFLUX_URL, LUCIOLE_INFLUX_DB, LUCIOLE_INFLUX_USERNAME, LUCIOLE_INFLUX_PASSWORD, LUCIOLE_INFLUX_TOKEN,
 LUCIOLE_INFLUX_ORG, LUCIOLE_INFLUX_BUCKET.
 `;
@@ -116,6 +116,8 @@ async function serve(argv: string[]): Promise<void> {
     host: { type: 'string' },
     inventory: { type: 'string' },
     'broker-url': { type: 'string' },
+    'shared-group': { type: 'string' },
+    member: { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     notifications: { type: 'string' },
@@ -151,6 +153,8 @@ async function serve(argv: string[]): Promise<void> {
       host: values.host,
       inventory: values.inventory,
       brokerUrl: values['broker-url'],
+      sharedGroup: values['shared-group'],
+      member: values.member,
       tlsCert: values['tls-cert'],
       tlsKey: values['tls-key'],
       notificationsFile: values.notifications,
@@ -165,6 +169,8 @@ async function serve(argv: string[]): Promise<void> {
     httpPort: values['http-port'],
     host: values.host,
     brokerUrl: values['broker-url'],
+    sharedGroup: values['shared-group'],
+    member: values.member,
     notificationsFile: values.notifications,
   })) {
     if (v !== undefined) (input as Record<string, unknown>)[k] = v;

@@ -18,6 +18,13 @@ export const serveConfigSchema = z
     brokerUrl: z.string().url().optional(),
     /** The controller's MQTT password on an external broker. */
     controllerPassword: z.string().min(16).optional(),
+    /**
+     * Several controllers sharing the uplink stream (MQTT 5 shared subscription
+     * `$share/<group>/…`, external broker only): the group every member names, and this member's
+     * name in it, unique and stable.
+     */
+    sharedGroup: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1 to 64 characters of A-Z a-z 0-9 _ . -' }).optional(),
+    member: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1 to 64 characters of A-Z a-z 0-9 _ . -' }).optional(),
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
     adminToken: z
@@ -44,6 +51,16 @@ export const serveConfigSchema = z
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
       ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'TLS needs both --tls-cert and --tls-key' });
     }
+    if (Boolean(c.sharedGroup) !== Boolean(c.member)) {
+      ctx.addIssue({ code: 'custom', path: [c.sharedGroup ? 'member' : 'sharedGroup'], message: 'a shared subscription needs both --shared-group and --member' });
+    }
+    if (c.sharedGroup && !c.brokerUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sharedGroup'],
+        message: 'shared subscriptions need an external MQTT 5 broker (--broker-url: Mosquitto 2, EMQX); the bundled broker has none',
+      });
+    }
     if (c.brokerUrl && !c.controllerPassword) {
       ctx.addIssue({
         code: 'custom',
@@ -64,6 +81,8 @@ export const SERVE_ENV: Record<string, keyof ServeConfigInput> = {
   LUCIOLE_HOST: 'host',
   LUCIOLE_BROKER_URL: 'brokerUrl',
   LUCIOLE_CONTROLLER_PASSWORD: 'controllerPassword',
+  LUCIOLE_SHARED_GROUP: 'sharedGroup',
+  LUCIOLE_MEMBER: 'member',
   LUCIOLE_ADMIN_TOKEN: 'adminToken',
   LUCIOLE_SESSION_TTL_HOURS: 'sessionTtlHours',
   LUCIOLE_SESSION_IDLE_MINUTES: 'sessionIdleMinutes',

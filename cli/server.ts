@@ -119,6 +119,7 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       brokerUrl: brokerUrl!,
       username: CONTROLLER_USERNAME,
       password: controllerPassword!,
+      ...(cfg.sharedGroup && cfg.member ? { shared: { group: cfg.sharedGroup, member: cfg.member } } : {}),
       configStore,
       telemetryStore,
       clock,

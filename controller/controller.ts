@@ -25,7 +25,7 @@ import { energyWindow, nightEnergy, recentNights } from './energy.js';
 import { Ingest, type IngestHandlers } from './ingest.js';
 import type { LampRecord } from './inventory-schema.js';
 import { LiveState } from './live-state.js';
-import { MqttLink } from './mqtt-link.js';
+import { MqttLink, type SharedSubscriptionOptions } from './mqtt-link.js';
 import { NeighbourGraph } from './neighbours.js';
 import { filterAlerts } from './alerts/alert-filter.js';
 import { DEFAULT_HISTORY_POINTS, lampHistoryView, MAX_HISTORY_SPAN_MS } from './alerts/lamp-history.js';
@@ -76,6 +76,11 @@ export interface ControllerOptions {
   /** How long publishPlan waits for the broker's acks before returning (the messages stay queued). Default 10 s. */
   publishTimeoutMs?: number;
   mqttOptions?: IClientOptions;
+  /**
+   * Share the uplink stream with other controllers through an MQTT 5 shared subscription
+   * (Mosquitto 2, EMQX; not the bundled aedes). See docs/deployment.md for what stays correct.
+   */
+  shared?: SharedSubscriptionOptions;
   /** Alert notifications (webhooks, e-mail), started and stopped with the controller. */
   notifier?: Notifier;
 }
@@ -154,6 +159,7 @@ export class Controller implements ControllerApi {
       onMessage: (topic, payload, retained) => this.ingest.handle(topic, payload, retained),
       onConnect: () => this.republishPolicies(),
       ...(opts.mqttOptions ? { mqttOptions: opts.mqttOptions } : {}),
+      ...(opts.shared ? { shared: opts.shared } : {}),
     });
     this.receipts = new Receipts({
       clock: this.clock,

@@ -93,6 +93,18 @@ describe('luciole command', () => {
     await expect(
       main(['serve', '--data-dir', tmp.dir, '--broker-url', 'mqtt://127.0.0.1:1']),
     ).rejects.toMatchObject({ field: 'controllerPassword' });
+    // Shared subscriptions: an external MQTT 5 broker, and both the group and this member's name.
+    await expect(main(['serve', '--data-dir', tmp.dir, '--shared-group', 'controllers', '--member', 'a'])).rejects.toMatchObject({
+      field: 'sharedGroup',
+    });
+    vi.stubEnv('LUCIOLE_CONTROLLER_PASSWORD', 'p'.repeat(20));
+    await expect(
+      main(['serve', '--data-dir', tmp.dir, '--broker-url', 'mqtt://127.0.0.1:1', '--shared-group', 'controllers']),
+    ).rejects.toMatchObject({ field: 'member' });
+    await expect(
+      main(['serve', '--data-dir', tmp.dir, '--broker-url', 'mqtt://127.0.0.1:1', '--shared-group', 'a/b', '--member', 'x']),
+    ).rejects.toMatchObject({ field: 'sharedGroup' });
+    vi.unstubAllEnvs();
     await expect(main(['frobnicate'])).rejects.toMatchObject({ code: 'LUCIOLE_ERR_USAGE' });
   });
 });

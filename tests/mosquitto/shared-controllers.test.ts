@@ -1,31 +1,15 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { openConfigStore } from '../../controller/config-store.js';
 import { Controller } from '../../controller/controller.js';
-import type { MqttLinkOptions } from '../../controller/mqtt-link.js';
 import { SeqRangeSet } from '../../controller/seq-ranges.js';
 import { SqliteTelemetryStore } from '../../controller/sqlite-telemetry-store.js';
 import type { ConfigStore } from '../../controller/stores.js';
 import { cabinetTopic, receiptSchema } from '../../protocol/index.js';
 import { mosquittoMode, startMosquittoTown, telemetry, type MosquittoTown } from './setup.js';
-
-/**
- * ControllerOptions does not forward MqttLink's `shared` option yet (controller.ts is another
- * change): until it does, each Controller's link joins the group here, the real MqttLink otherwise.
- */
-const members = vi.hoisted(() => ({ next: 0 }));
-vi.mock('../../controller/mqtt-link.js', async (importOriginal) => {
-  const mod = await importOriginal<typeof import('../../controller/mqtt-link.js')>();
-  class SharedMqttLink extends mod.MqttLink {
-    constructor(opts: MqttLinkOptions) {
-      super({ ...opts, shared: { group: 'controllers', member: `c${members.next++}` } });
-    }
-  }
-  return { ...mod, MqttLink: SharedMqttLink };
-});
 
 const mode = mosquittoMode();
 const MESSAGES_PER_CABINET = 150;
@@ -55,6 +39,7 @@ describe.skipIf(mode === 'skip')('two controllers behind Mosquitto with an MQTT 
         logger: silentLogger(),
         batchMs: 20,
         receiptMs: 50,
+        shared: { group: 'controllers', member: `c${i}` },
       });
       await c.start();
       controllers.push(c);
