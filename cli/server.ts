@@ -120,6 +120,8 @@ export async function startServer(cfg: ServeConfig, deps: { clock: Clock; logger
       username: CONTROLLER_USERNAME,
       password: controllerPassword!,
       ...(cfg.sharedGroup && cfg.member ? { shared: { group: cfg.sharedGroup, member: cfg.member } } : {}),
+      // The bundled broker lives and dies with this process: see ControllerOptions.telemetryQos.
+      telemetryQos: broker ? 0 : 1,
       configStore,
       telemetryStore,
       clock,

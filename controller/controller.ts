@@ -77,6 +77,15 @@ export interface ControllerOptions {
   publishTimeoutMs?: number;
   mqttOptions?: IClientOptions;
   /**
+   * QoS of the controller's telemetry subscription (default 1: the broker queues telemetry in the
+   * controller's session while it is away). 0 is enough when the broker runs in this process
+   * (`luciole serve` with the bundled broker): its queue dies with the controller anyway, and
+   * storage is end to end (a gateway keeps a message until a receipt covers it, and sends it
+   * again after `resendAfterS`); it spares the broker's QoS 1 bookkeeping and a PUBACK per
+   * message, 11 % of the ingest ceiling (docs/performance.md). Other channels stay at QoS 1.
+   */
+  telemetryQos?: 0 | 1;
+  /**
    * Share the uplink stream with other controllers through an MQTT 5 shared subscription
    * (Mosquitto 2, EMQX; not the bundled aedes). See docs/deployment.md for what stays correct.
    */
@@ -155,7 +164,7 @@ export class Controller implements ControllerApi {
       password: opts.password,
       clientId: CONTROLLER_CLIENT_ID,
       logger: this.log,
-      subscriptions: UP_CHANNELS.map((c) => allCabinetsFilter(c)),
+      subscriptions: UP_CHANNELS.map((c) => ({ filter: allCabinetsFilter(c), qos: c === 'telemetry' ? (opts.telemetryQos ?? 1) : 1 })),
       onMessage: (topic, payload, retained) => this.ingest.handle(topic, payload, retained),
       onConnect: () => this.republishPolicies(),
       ...(opts.mqttOptions ? { mqttOptions: opts.mqttOptions } : {}),

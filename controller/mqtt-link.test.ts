@@ -25,7 +25,7 @@ describe('MqttLink (real aedes broker)', () => {
       password: 'pw',
       clientId: 'luciole-controller',
       logger: silentLogger(),
-      subscriptions: ['luciole/v1/cabinets/+/telemetry'],
+      subscriptions: [{ filter: 'luciole/v1/cabinets/+/telemetry', qos: 1 }],
       onMessage: (topic, payload) => received.push(`${topic} ${payload.toString()}`),
       ...(onConnect ? { onConnect } : {}),
     });
@@ -51,6 +51,31 @@ describe('MqttLink (real aedes broker)', () => {
     await second.start();
     await until(() => received.length === 1);
     expect(received).toEqual(['luciole/v1/cabinets/C1/telemetry while-down']);
+  });
+
+  it('subscribes each filter at its own QoS', async () => {
+    const granted: Array<[string, number]> = [];
+    broker.broker.on('subscribe', (subs) => {
+      for (const x of subs) granted.push([x.topic, x.qos]);
+    });
+    const l = new MqttLink({
+      url: broker.url,
+      username: 'controller',
+      password: 'pw',
+      clientId: 'luciole-controller',
+      logger: silentLogger(),
+      subscriptions: [
+        { filter: 'luciole/v1/cabinets/+/telemetry', qos: 0 },
+        { filter: 'luciole/v1/cabinets/+/status', qos: 1 },
+      ],
+      onMessage: () => {},
+    });
+    links.push(l);
+    await l.start();
+    expect(granted.sort()).toEqual([
+      ['luciole/v1/cabinets/+/status', 1],
+      ['luciole/v1/cabinets/+/telemetry', 0],
+    ]);
   });
 
   it('rejects start when the broker refuses the credentials', async () => {

@@ -7,8 +7,8 @@ export interface MqttLinkOptions {
   password: string;
   clientId: string;
   logger: Logger;
-  /** Filters subscribed at QoS 1 on every connection. */
-  subscriptions: string[];
+  /** Filters subscribed on every connection, each at its QoS. */
+  subscriptions: ReadonlyArray<{ filter: string; qos: 0 | 1 }>;
   /** Every message received; must not throw (the caller guards). */
   onMessage(topic: string, payload: Buffer, retained: boolean): void;
   /**
@@ -155,8 +155,9 @@ export class MqttLink {
 
   private async onConnected(client: MqttClient): Promise<void> {
     const shared = this.opts.shared;
-    const filters = shared ? this.opts.subscriptions.map((f) => sharedFilter(shared.group, f)) : this.opts.subscriptions;
-    const grants = await client.subscribeAsync(filters, { qos: 1 });
+    const filters: Record<string, { qos: 0 | 1 }> = {};
+    for (const { filter, qos } of this.opts.subscriptions) filters[shared ? sharedFilter(shared.group, filter) : filter] = { qos };
+    const grants = await client.subscribeAsync(filters);
     // MQTT 5 refusals are reason codes from 0x80 up; 3.1.1 has only 128.
     const refused = grants.filter((g) => g.qos >= 128).map((g) => g.topic);
     if (refused.length > 0) throw new Error(`MQTT subscriptions refused: ${refused.join(', ')}`);

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CredentialStore } from '../broker/credentials.js';
+import { CONTROLLER_CLIENT_ID } from '../controller/controller.js';
 import { systemClock } from '../core/clock.js';
 import { silentLogger } from '../core/log.js';
 import { openConfigStore } from '../controller/config-store.js';
@@ -162,6 +163,26 @@ export async function load(url, context, next) {
   writeFileSync(register, `import { register } from 'node:module';\nregister('./ts-hooks.mjs', import.meta.url);\n`);
   return register;
 }
+
+describe('luciole serve with the bundled broker', () => {
+  it('subscribes the controller to telemetry at QoS 0 (the broker dies with it) and to the rest at QoS 1', async () => {
+    const tmp = tempDir('serve-qos');
+    const server = await startServer(
+      { dataDir: tmp.dir, mqttPort: 0, httpPort: 0, host: '127.0.0.1', periodS: 60, adminToken: 'x'.repeat(32) },
+      { clock: systemClock(), logger: silentLogger() },
+    );
+    try {
+      const client = (server.broker!.aedes as unknown as { clients: Record<string, { subscriptions: Record<string, { qos: number }> }> }).clients[
+        CONTROLLER_CLIENT_ID
+      ]!;
+      const qos = Object.fromEntries(Object.entries(client.subscriptions).map(([topic, s]) => [topic.split('/').at(-1), s.qos]));
+      expect(qos).toEqual({ telemetry: 0, presence: 1, status: 1, event: 1, ack: 1 });
+    } finally {
+      await server.stop();
+      tmp.remove();
+    }
+  });
+});
 
 describe('luciole cabinet credentials, in another process than a running luciole serve', () => {
   it("disconnects the old secret's holder from the bundled broker; the new secret gets in", async () => {
