@@ -1,7 +1,7 @@
 // @ts-check
-import { api, tokenStore } from './api.js';
-import { formatClock } from './format.js';
-import { startLiveStream } from './live.js';
+import { api } from './api.js';
+import { followLiveStream } from './live.js';
+import { createHeader } from './page-header.js';
 import { createMap } from './map.js';
 import { startPageSession } from './page-session.js';
 import { renderAlerts, renderCabinets, renderEnergy } from './panels.js';
@@ -46,27 +46,7 @@ const state = {
   alerts: new Map(),
 };
 
-/** @param {number} ts */
-function showClock(ts) {
-  // Events may arrive slightly out of order; the displayed clock never runs backwards because of them.
-  if (ts < state.clockMs) return;
-  state.clockMs = ts;
-  ui.clock.textContent = formatClock(ts, state.timeZone);
-  ui.clock.setAttribute('datetime', new Date(ts).toISOString());
-}
-
-/** @param {'connecting' | 'live' | 'reconnecting' | 'off'} s */
-function showLive(s) {
-  ui.live.dataset.state = s;
-  ui.live.textContent =
-    s === 'live' ? 'en direct' : s === 'connecting' ? 'connexion…' : s === 'reconnecting' ? 'reconnexion…' : 'hors ligne';
-}
-
-/** @param {string | null} message */
-function showError(message) {
-  ui.error.textContent = message ?? '';
-  ui.error.hidden = message === null;
-}
+const { showClock, showLive, showError } = createHeader(ui, state);
 
 const renderCabinetTable = () => renderCabinets(ui.cabinets, [...state.cabinets.values()], state.timeZone);
 const renderAlertList = () => renderAlerts(ui.alerts, [...state.alerts.values()], state.timeZone);
@@ -140,20 +120,7 @@ async function enter() {
   const resyncTimer = setInterval(() => resync().catch(onFailure), RESYNC_MS);
   session.onLeave(() => clearInterval(resyncTimer));
 
-  let connectedOnce = false;
-  const stopStream = startLiveStream({
-    token: () => tokenStore.get(),
-    onEvent: onLiveEvent,
-    onState: (s) => {
-      showLive(s);
-      if (s === 'live') {
-        if (connectedOnce) resync().catch(onFailure);
-        connectedOnce = true;
-      }
-    },
-    onUnauthorized: () => session.expire(),
-  });
-  session.onLeave(stopStream);
+  followLiveStream(session, { onEvent: onLiveEvent, showLive, resync: () => resync().catch(onFailure) });
 }
 
 showLive('off');

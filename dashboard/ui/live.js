@@ -1,4 +1,5 @@
 // @ts-check
+import { tokenStore } from './api.js';
 import { createSseParser } from './sse-parser.js';
 
 /**
@@ -71,4 +72,27 @@ export function startLiveStream(opts) {
     clearTimeout(retryTimer);
     controller.abort();
   };
+}
+
+/**
+ * The live stream of a signed-in page: stopped when the user leaves, a 401 ends the session, and
+ * `resync` runs after each reconnection (the events missed while the stream was down).
+ * @param {{ onLeave: (stop: () => void) => void, expire: () => void }} session
+ * @param {{ onEvent: (event: any) => void, showLive: (state: 'connecting' | 'live' | 'reconnecting') => void, resync: () => void }} opts
+ */
+export function followLiveStream(session, opts) {
+  let connectedOnce = false;
+  const stop = startLiveStream({
+    token: () => tokenStore.get(),
+    onEvent: opts.onEvent,
+    onState: (s) => {
+      opts.showLive(s);
+      if (s === 'live') {
+        if (connectedOnce) opts.resync();
+        connectedOnce = true;
+      }
+    },
+    onUnauthorized: () => session.expire(),
+  });
+  session.onLeave(stop);
 }

@@ -1,7 +1,8 @@
 // @ts-check
 import { ApiError, api, tokenStore } from './api.js';
-import { formatClock, formatDateTime, formatWho } from './format.js';
-import { startLiveStream } from './live.js';
+import { formatDateTime, formatWho } from './format.js';
+import { followLiveStream } from './live.js';
+import { createHeader } from './page-header.js';
 import {
   ACTION_LABELS,
   AGE_FILTERS,
@@ -99,25 +100,7 @@ const state = {
   zonesOf: () => new Set(),
 };
 
-/** @param {number} ts */
-function showClock(ts) {
-  if (ts < state.clockMs) return;
-  state.clockMs = ts;
-  ui.clock.textContent = formatClock(ts, state.timeZone);
-  ui.clock.setAttribute('datetime', new Date(ts).toISOString());
-}
-
-/** @param {'connecting' | 'live' | 'reconnecting' | 'off'} s */
-function showLive(s) {
-  ui.live.dataset.state = s;
-  ui.live.textContent = s === 'live' ? 'en direct' : s === 'connecting' ? 'connexion…' : s === 'reconnecting' ? 'reconnexion…' : 'hors ligne';
-}
-
-/** @param {string | null} message */
-function showError(message) {
-  ui.error.textContent = message ?? '';
-  ui.error.hidden = message === null;
-}
+const { showClock, showLive, showError } = createHeader(ui, state);
 
 const filters = () => ({ zone: ui.zone.value, kind: ui.kind.value, age: ui.age.value, state: ui.state.value });
 
@@ -355,20 +338,7 @@ async function enter() {
   session.repeat(refreshHealth, HEALTH_REFRESH_MS, onFailure);
   const resyncTimer = setInterval(() => resync().catch(onFailure), RESYNC_MS);
   session.onLeave(() => clearInterval(resyncTimer));
-  let connectedOnce = false;
-  const stopStream = startLiveStream({
-    token: () => tokenStore.get(),
-    onEvent: onLiveEvent,
-    onState: (s) => {
-      showLive(s);
-      if (s === 'live') {
-        if (connectedOnce) resync().catch(onFailure);
-        connectedOnce = true;
-      }
-    },
-    onUnauthorized: () => session.expire(),
-  });
-  session.onLeave(stopStream);
+  followLiveStream(session, { onEvent: onLiveEvent, showLive, resync: () => resync().catch(onFailure) });
 }
 
 fillSelect(ui.kind, Object.entries(KIND_LABELS).sort((a, b) => a[1].localeCompare(b[1], 'fr')));

@@ -1,7 +1,6 @@
 // @ts-check
-import { tokenStore } from './api.js';
-import { formatClock } from './format.js';
-import { startLiveStream } from './live.js';
+import { followLiveStream } from './live.js';
+import { createHeader } from './page-header.js';
 import { PolicyApiError, policiesApi as api } from './policies-api.js';
 import { byId, fillSelect, h } from './policies-dom.js';
 import { startPageSession } from './page-session.js';
@@ -112,25 +111,7 @@ const state = {
 
 // ---------------- header, errors ----------------
 
-/** @param {number} ts */
-function showClock(ts) {
-  if (ts < state.clockMs) return;
-  state.clockMs = ts;
-  ui.clock.textContent = formatClock(ts, state.timeZone);
-  ui.clock.setAttribute('datetime', new Date(ts).toISOString());
-}
-
-/** @param {'connecting' | 'live' | 'reconnecting' | 'off'} s */
-function showLive(s) {
-  ui.live.dataset.state = s;
-  ui.live.textContent = s === 'live' ? 'en direct' : s === 'connecting' ? 'connexion…' : s === 'reconnecting' ? 'reconnexion…' : 'hors ligne';
-}
-
-/** @param {string | null} message */
-function showError(message) {
-  ui.error.textContent = message ?? '';
-  ui.error.hidden = message === null;
-}
+const { showClock, showLive, showError } = createHeader(ui, state);
 
 /** @param {unknown} e */
 const messageOf = (e) => (e instanceof Error ? e.message : String(e));
@@ -624,20 +605,7 @@ async function enter() {
     })
     .catch(onFailure);
 
-  let connectedOnce = false;
-  const stopStream = startLiveStream({
-    token: () => tokenStore.get(),
-    onEvent: onLiveEvent,
-    onState: (s) => {
-      showLive(s);
-      if (s === 'live') {
-        if (connectedOnce) refreshRollout().catch(onFailure);
-        connectedOnce = true;
-      }
-    },
-    onUnauthorized: () => session.expire(),
-  });
-  session.onLeave(stopStream);
+  followLiveStream(session, { onEvent: onLiveEvent, showLive, resync: () => refreshRollout().catch(onFailure) });
 }
 
 showLive('off');
