@@ -55,8 +55,9 @@ export interface PublishOptions {
 const FATAL_CONNACK_CODES = new Set([4, 5, 134, 135]);
 
 /**
- * The controller's MQTT connection: a persistent session (clean: false) so QoS 1 uplinks queue in
- * the broker while the controller is down, subscriptions renewed on every connection.
+ * The controller's MQTT connection: a persistent session (clean: false) so uplinks subscribed at
+ * QoS 1 queue in the broker while the controller is down (a filter subscribed at QoS 0 does not:
+ * see ControllerOptions.telemetryQos), subscriptions renewed on every connection.
  */
 export class MqttLink {
   private client: MqttClient | null = null;

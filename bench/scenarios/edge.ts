@@ -7,7 +7,7 @@ import { localDate, nightForDate } from '../../core/astro.js';
 import { silentLogger } from '../../core/log.js';
 import { startBroker } from '../../broker/broker.js';
 import { CredentialStore } from '../../broker/credentials.js';
-import { CONTROLLER_USERNAME } from '../../cli/server.js';
+import { CONTROLLER_USERNAME } from '../../cli/names.js';
 import { parseInventory } from '../../controller/inventory.js';
 import { compileCabinetPolicies } from '../../controller/policy-compiler.js';
 import { ackSchema, cabinetTopic, encodePayload } from '../../protocol/index.js';

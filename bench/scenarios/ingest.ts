@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { join } from 'node:path';
 import { generateMosquittoFiles } from '../../broker/mosquitto-config.js';
-import { CONTROLLER_USERNAME } from '../../cli/server.js';
+import { CONTROLLER_USERNAME } from '../../cli/names.js';
 import { mosquittoInstalled, startMosquitto, type RunningMosquitto } from '../lib/mosquitto.js';
 import { UsageMeter, Worker, type ProcessUsage } from '../lib/proc.js';
 import { summariseByOwner, summariseProfile, type ProfileEntry } from '../lib/profile.js';

@@ -6,6 +6,7 @@ import { byFr, count, frDateTime } from '../alerts/alert-text.js';
 import { kindFr, SEVERITY_FR, STATE_FR } from '../alerts/labels.js';
 import { CONTROLLER_SUBJECT } from '../detection/types.js';
 import type { AlertView } from '../views.js';
+import { SerialQueue } from './serial-queue.js';
 import type { AlertNotice, Channel, Delivery } from './notification.js';
 
 export const emailConfigSchema = z.object({
@@ -113,9 +114,7 @@ export class EmailChannel implements Channel {
   readonly name: string;
   private readonly cfg: z.output<typeof emailConfigSchema>;
   private transport: MailTransport | null = null;
-  private readonly queue: Delivery[] = [];
-  private worker: Promise<void> | null = null;
-  private running = false;
+  private readonly queue: SerialQueue<Delivery>;
   readonly stats = { sent: 0, failed: 0, dropped: 0 };
 
   constructor(
@@ -125,11 +124,16 @@ export class EmailChannel implements Channel {
   ) {
     this.cfg = emailConfigSchema.parse(config);
     this.name = `email:${this.cfg.name}`;
+    this.queue = new SerialQueue<Delivery>({
+      max: this.cfg.maxQueue,
+      drain: () => this.drain(),
+      onDropped: () => this.stats.dropped++,
+      onError: (err) => this.logger.error({ err, channel: this.name }, 'mail worker failed'),
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
+    if (this.queue.running) return;
     this.transport = this.makeTransport
       ? this.makeTransport()
       : nodemailer.createTransport({
@@ -139,38 +143,22 @@ export class EmailChannel implements Channel {
           requireTLS: this.cfg.requireTLS,
           ...(this.cfg.user ? { auth: { user: this.cfg.user, pass: this.cfg.password ?? '' } } : {}),
         });
-    this.kick();
+    this.queue.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.worker;
+    await this.queue.stop();
     this.transport?.close();
     this.transport = null;
   }
 
   deliver(d: Delivery): void {
     this.queue.push(d);
-    if (this.queue.length > this.cfg.maxQueue) {
-      this.queue.shift();
-      this.stats.dropped++;
-    }
-    this.kick();
-  }
-
-  private kick(): void {
-    if (!this.running || this.worker) return;
-    this.worker = this.drain()
-      .catch((err: unknown) => this.logger.error({ err, channel: this.name }, 'mail worker failed'))
-      .finally(() => {
-        this.worker = null;
-        if (this.running && this.queue.length > 0) this.kick();
-      });
   }
 
   private async drain(): Promise<void> {
-    while (this.running && this.transport && this.queue.length > 0) {
-      const d = this.queue.shift()!;
+    while (this.queue.running && this.transport && this.queue.items.length > 0) {
+      const d = this.queue.items.shift()!;
       const { subject, text } = mailFor(d, { timeZone: this.cfg.timeZone, dashboardUrl: this.cfg.dashboardUrl });
       try {
         await this.transport.sendMail({ from: this.cfg.from, to: this.cfg.to, subject, text });

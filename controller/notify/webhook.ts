@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
+import { SerialQueue } from './serial-queue.js';
 import type { Channel, Delivery } from './notification.js';
 
 export const webhookConfigSchema = z.object({
@@ -67,10 +68,8 @@ export interface WebhookStats {
 export class WebhookChannel implements Channel {
   readonly name: string;
   private readonly cfg: z.output<typeof webhookConfigSchema>;
-  private readonly queue: Array<{ body: string; attempts: number }> = [];
+  private readonly queue: SerialQueue<{ body: string; attempts: number }>;
   private readonly stats: WebhookStats = { sent: 0, retries: 0, failed: 0, dropped: 0, queued: 0 };
-  private worker: Promise<void> | null = null;
-  private running = false;
   private wait: { timer: TimerHandle; wake: () => void } | null = null;
   private inflight: AbortController | null = null;
 
@@ -82,60 +81,51 @@ export class WebhookChannel implements Channel {
   ) {
     this.cfg = webhookConfigSchema.parse(config);
     this.name = `webhook:${this.cfg.name}`;
+    this.queue = new SerialQueue({
+      max: this.cfg.maxQueue,
+      drain: () => this.drain(),
+      onDropped: () => this.stats.dropped++,
+      onError: (err) => this.logger.error({ err, channel: this.name }, 'webhook worker failed'),
+    });
   }
 
   counters(): WebhookStats {
-    return { ...this.stats, queued: this.queue.length };
+    return { ...this.stats, queued: this.queue.items.length };
   }
 
   start(): void {
-    this.running = true;
-    this.kick();
+    this.queue.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
+    const stopped = this.queue.stop();
     if (this.wait) {
       this.clock.clearTimer(this.wait.timer);
       this.wait.wake();
     }
     this.inflight?.abort();
-    await this.worker;
+    await stopped;
   }
 
   deliver(d: Delivery): void {
     this.queue.push({ body: webhookBody(d), attempts: 0 });
-    if (this.queue.length > this.cfg.maxQueue) {
-      this.queue.shift();
-      this.stats.dropped++;
-    }
-    this.kick();
-  }
-
-  private kick(): void {
-    if (!this.running || this.worker) return;
-    this.worker = this.drain()
-      .catch((err: unknown) => this.logger.error({ err, channel: this.name }, 'webhook worker failed'))
-      .finally(() => {
-        this.worker = null;
-        if (this.running && this.queue.length > 0) this.kick();
-      });
   }
 
   private async drain(): Promise<void> {
-    while (this.running && this.queue.length > 0) {
-      const item = this.queue[0]!;
+    const items = this.queue.items;
+    while (this.queue.running && items.length > 0) {
+      const item = items[0]!;
       item.attempts++;
       const outcome = await this.post(item.body);
-      if (!this.running && outcome !== 'ok') return;
+      if (!this.queue.running && outcome !== 'ok') return;
       if (outcome === 'ok') {
         this.stats.sent++;
-        this.queue.shift();
+        items.shift();
         continue;
       }
       if (outcome === 'permanent' || item.attempts >= this.cfg.maxAttempts) {
         this.stats.failed++;
-        this.queue.shift();
+        items.shift();
         this.logger.warn({ channel: this.name, attempts: item.attempts, outcome }, 'webhook delivery given up');
         continue;
       }
